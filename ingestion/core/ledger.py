@@ -1,0 +1,162 @@
+"""The raw schema's bookkeeping: files, loads, quarantined rows, school keys."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+# Reason codes of quarantined rows, with the Russian text analysts read.
+REASONS = {
+    "invalid_value": "значение не соответствует типу или допустимому диапазону",
+    "missing_value": "не заполнено обязательное значение",
+    "unknown_school": "код ОО не найден в реестре ОО",
+    "invalid_task_string": "строка результатов по заданиям не разбирается",
+    "inconsistent": "значения в строке противоречат друг другу",
+    "duplicate_row": "повтор строки с тем же ключом в файле",
+}
+
+ADVISORY_NAMESPACE = 4242
+
+LEDGER_DDL = """
+create schema if not exists raw;
+
+create table if not exists raw.file_ledger (
+    file_id bigserial primary key,
+    feed text not null,
+    file_name text not null,
+    file_path text not null,
+    sha256 text not null,
+    size_bytes bigint not null,
+    arrived_at timestamptz not null,
+    registered_at timestamptz not null default now(),
+    unique (feed, sha256)
+);
+
+create table if not exists raw.load_ledger (
+    load_id bigserial primary key,
+    file_id bigint not null references raw.file_ledger (file_id),
+    feed text not null,
+    status text not null check (status in ('running', 'loaded', 'failed', 'interrupted', 'replaced')),
+    started_at timestamptz not null default now(),
+    finished_at timestamptz,
+    rows_read integer,
+    rows_loaded integer,
+    rows_quarantined integer,
+    rows_replaced integer,
+    superseded_by bigint,
+    error_message text,
+    host text,
+    pid integer
+);
+
+create table if not exists raw.quarantine_reasons (
+    reason_code text primary key,
+    description text not null
+);
+
+create table if not exists raw.quarantine (
+    load_id bigint not null references raw.load_ledger (load_id),
+    source_row integer not null,
+    reason_code text not null references raw.quarantine_reasons (reason_code),
+    message text not null,
+    row_data jsonb,
+    primary key (load_id, source_row)
+);
+
+create table if not exists raw.school_keys (
+    key_value text primary key,
+    key_kind text not null,
+    registry_code text not null,
+    load_id bigint not null
+);
+
+comment on table raw.file_ledger is 'Журнал поступивших файлов: контрольная сумма, размер, время поступления';
+comment on table raw.load_ledger is 'Журнал загрузок: прочитано, загружено и отложено строк по каждой загрузке файла';
+comment on table raw.quarantine is 'Отложенные (карантинные) строки с кодом причины и сообщением на русском языке';
+comment on table raw.school_keys is 'Все известные коды ОО (логин ФИС ОКО, код РЦОИ, код реестра) и код ОО по реестру';
+"""
+
+
+def ensure_ledger(conn: psycopg.Connection) -> None:
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s, 0)", (ADVISORY_NAMESPACE,))
+        conn.execute(LEDGER_DDL)
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into raw.quarantine_reasons values (%s, %s) "
+                "on conflict (reason_code) do update set description = excluded.description",
+                list(REASONS.items()),
+            )
+
+
+def file_checksum(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+@dataclass
+class FileRecord:
+    file_id: int
+    sha256: str
+    already_loaded: bool
+
+
+def register_file(conn: psycopg.Connection, feed: str, path: Path) -> FileRecord:
+    sha256, size = file_checksum(path)
+    arrived = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    row = conn.execute(
+        """
+        insert into raw.file_ledger (feed, file_name, file_path, sha256, size_bytes, arrived_at)
+        values (%s, %s, %s, %s, %s, %s)
+        on conflict (feed, sha256) do update set feed = excluded.feed
+        returning file_id
+        """,
+        (feed, path.name, str(path), sha256, size, arrived),
+    ).fetchone()
+    file_id = row[0]
+    loaded = conn.execute(
+        "select exists (select 1 from raw.load_ledger where file_id = %s and status in ('loaded', 'replaced'))",
+        (file_id,),
+    ).fetchone()[0]
+    return FileRecord(file_id, sha256, loaded)
+
+
+def start_load(conn: psycopg.Connection, file_id: int, feed: str) -> int:
+    return conn.execute(
+        "insert into raw.load_ledger (file_id, feed, status, host, pid) values (%s, %s, 'running', %s, %s) "
+        "returning load_id",
+        (file_id, feed, socket.gethostname(), os.getpid()),
+    ).fetchone()[0]
+
+
+def mark_interrupted(conn: psycopg.Connection) -> int:
+    """Loads left 'running' by a killed process: nobody holds their advisory lock any more."""
+    with conn.transaction():
+        cur = conn.execute(
+            """
+            update raw.load_ledger
+            set status = 'interrupted', finished_at = now(),
+                error_message = 'Загрузка прервана: процесс завершился, не закончив её; данные не записаны'
+            where status = 'running' and pg_try_advisory_xact_lock(%s, load_id::integer)
+            """,
+            (ADVISORY_NAMESPACE,),
+        )
+        return cur.rowcount
+
+
+def fail_load(conn: psycopg.Connection, load_id: int, message: str) -> None:
+    conn.execute(
+        "update raw.load_ledger set status = 'failed', finished_at = now(), error_message = %s where load_id = %s",
+        (message, load_id),
+    )

@@ -1,0 +1,446 @@
+"""The shared loader: header matching, typing, quarantine, COPY and partition replacement.
+
+A feed module declares its columns and, where its layout needs it, overrides a hook. One file is
+loaded in one transaction: rows are streamed in chunks with COPY into the target table, the rows of
+earlier loads for the same partitions are deleted, and the ledger row is completed, all committed
+together. A killed or failed load therefore leaves no rows behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from ingestion.core import ledger
+from ingestion.core.columns import NAME_HEADER, Column, WideColumns, fold
+from ingestion.core.errors import LayoutError, LoadError
+from ingestion.core.pseudonym import Pseudonymiser
+from ingestion.core.schools import SchoolResolver
+from ingestion.core.sources import Row, is_blank, open_sheets
+from ingestion.core.values import normalise_text
+
+log = logging.getLogger(__name__)
+
+KIND_RU = {
+    "int": "целым числом",
+    "decimal": "числом",
+    "bool": "значением да/нет",
+    "date": "датой",
+    "school_year": "учебным годом",
+    "choice": "одним из допустимых значений",
+}
+
+
+@dataclass
+class LoadResult:
+    feed: str
+    file: str
+    status: str  # loaded | skipped | failed
+    load_id: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_replaced: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    message: str = ""
+
+
+@dataclass
+class Layout:
+    """Where each wanted column stands in a sheet, found from its header row."""
+
+    header_row: int
+    fixed: dict[str, int]  # canonical column -> cell index
+    labels: dict[str, str]  # canonical column -> header text as found
+    wide: list[tuple[WideColumns, int, dict]]  # (spec, cell index, child keys)
+    preamble: list[Row]
+
+
+class FeedLoader:
+    feed: ClassVar[str]
+    title: ClassVar[str]  # Russian name of the feed, for summaries
+    table: ClassVar[str]
+    columns: ClassVar[tuple[Column, ...]]
+    wide: ClassVar[tuple[WideColumns, ...]] = ()
+    partition: ClassVar[tuple[str, ...]] = ()  # empty: every load replaces the whole table (a snapshot)
+    unique: ClassVar[tuple[str, ...]] = ()  # a repeated key inside one file is quarantined
+    sheet: ClassVar[str | None] = None
+    header_scan: ClassVar[int] = 30
+    # Columns added by ``preamble``/``transform``: name -> PostgreSQL type.
+    extra_columns: ClassVar[dict[str, str]] = {}
+    # The folder the feed's files land in (defaults to the feed code).
+    folder: ClassVar[str | None] = None
+
+    def __init__(self, conn: psycopg.Connection, key: bytes, *, chunk_rows: int = 20000,
+                 on_chunk: Callable[[int], None] | None = None):
+        self.conn = conn
+        self.pseudonymiser = Pseudonymiser(key)
+        self.chunk_rows = chunk_rows
+        self.on_chunk = on_chunk  # called after each chunk is copied (used to test interrupted loads)
+
+    # ----------------------------------------------------------------- hooks for feed modules
+    def preamble(self, path: Path, rows: list[Row], layout: Layout) -> dict:
+        """File-level values taken from the rows above the header (title, labels)."""
+        return {}
+
+    def skip_row(self, cells: tuple) -> bool:
+        """Context rows between data rows (e.g. a school line) that are not data."""
+        return False
+
+    def transform(self, frame: pd.DataFrame, reject: Callable[[pd.Series, str, str], None]) -> pd.DataFrame:
+        """Feed-specific derivations and checks on a typed chunk; ``reject(mask, reason, problem)``."""
+        return frame
+
+    def child_frames(self, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """Extra child tables built from a typed chunk (beyond the wide columns)."""
+        return {}
+
+    def after_load(self, load_id: int) -> None:
+        """Work inside the load's transaction once all rows are in (e.g. rebuild key maps)."""
+
+    @classmethod
+    def ddl(cls) -> list[str]:
+        """CREATE statements of the feed's tables (idempotent)."""
+        return _ddl_for(cls)
+
+    # ----------------------------------------------------------------- the load
+    @classmethod
+    def school_code_column(cls) -> str | None:
+        """The column whose code is resolved to ``school_id`` (a feed may derive it in ``transform``)."""
+        return next((c.name for c in cls.columns if c.kind == "school"), None)
+
+    @property
+    def resolves_schools(self) -> bool:
+        return self.school_code_column() is not None
+
+    def load(self, path: Path) -> LoadResult:
+        path = Path(path)
+        ledger.mark_interrupted(self.conn)
+        with self.conn.transaction():
+            record = ledger.register_file(self.conn, self.feed, path)
+            if record.already_loaded:
+                return LoadResult(self.feed, path.name, "skipped",
+                                  message="файл с той же контрольной суммой уже загружен")
+            load_id = ledger.start_load(self.conn, record.file_id, self.feed)
+        result = LoadResult(self.feed, path.name, "loaded", load_id=load_id)
+        try:
+            with self.conn.transaction():
+                # Held until the connection closes: a live lock tells other runs this load is not stale.
+                self.conn.execute("select pg_advisory_lock(%s, %s)", (ledger.ADVISORY_NAMESPACE, load_id))
+                # One load per feed at a time, so partition replacement cannot interleave.
+                self.conn.execute("select pg_advisory_xact_lock(%s, hashtext(%s))",
+                                  (ledger.ADVISORY_NAMESPACE, self.feed))
+                self.resolver = SchoolResolver.from_database(self.conn) if self.resolves_schools else None
+                self._copy_file(path, load_id, result)
+                result.rows_replaced = self._replace_partitions(load_id)
+                self.after_load(load_id)
+                self.conn.execute(
+                    """update raw.load_ledger set status = 'loaded', finished_at = now(), rows_read = %s,
+                       rows_loaded = %s, rows_quarantined = %s, rows_replaced = %s where load_id = %s""",
+                    (result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_replaced, load_id),
+                )
+        except LoadError as exc:
+            self._fail(result, str(exc))
+        except Exception as exc:  # unexpected: record, then let the caller see the traceback
+            self._fail(result, f"Файл «{path.name}»: внутренняя ошибка загрузчика: {type(exc).__name__}")
+            raise
+        finally:
+            self.conn.execute("select pg_advisory_unlock_all()")
+        return result
+
+    def _fail(self, result: LoadResult, message: str) -> None:
+        with self.conn.transaction():
+            ledger.fail_load(self.conn, result.load_id, message)
+        result.status, result.message = "failed", message
+        result.rows_loaded = result.rows_quarantined = 0
+        log.error(message)
+
+    def _copy_file(self, path: Path, load_id: int, result: LoadResult) -> None:
+        found_any = False
+        for sheet in open_sheets(path, self.sheet):
+            layout = self._find_layout(path, sheet.rows)
+            if layout is None:
+                continue
+            found_any = True
+            self.constants = self.preamble(path, layout.preamble, layout)
+            self.file_name = path.name
+            self.seen_keys: set = set()
+            for chunk in self._chunks(sheet.rows):
+                self._load_chunk(chunk, layout, load_id, result)
+                if self.on_chunk:
+                    self.on_chunk(result.rows_read)
+        if not found_any:
+            raise LayoutError(path, self._missing_header_problem)
+
+    def _find_layout(self, path: Path, rows: Iterator[Row]) -> Layout | None:
+        preamble: list[Row] = []
+        best: tuple[int, list[str]] = (-1, [c.label or c.name for c in self.columns if c.required])
+        for number, cells in rows:
+            if number > self.header_scan:
+                break
+            texts = [fold(c) if c is not None else "" for c in cells]
+            layout, missing = self._match_header(number, cells, texts)
+            if layout is not None:
+                layout.preamble = preamble
+                return layout
+            found = len([c for c in self.columns if c.required]) - len(missing)
+            if found > best[0]:
+                best = (found, missing)
+            preamble.append((number, cells))
+        self._missing_header_problem = (
+            f"не найдена строка заголовка в первых {self.header_scan} строках: "
+            f"нет столбцов {', '.join('«' + m + '»' for m in best[1])}"
+        )
+        return None
+
+    def _match_header(self, number: int, cells: tuple, texts: list[str]):
+        taken: set[int] = {i for i, t in enumerate(texts) if t and NAME_HEADER.search(t)}
+        fixed, labels, missing = {}, {}, []
+        for column in self.columns:
+            index = next((i for i, t in enumerate(texts)
+                          if i not in taken and t and re.search(column.header, t)), None)
+            if index is None:
+                if column.required:
+                    missing.append(column.label or column.name)
+                continue
+            taken.add(index)
+            fixed[column.name] = index
+            labels[column.name] = str(cells[index]).strip()
+        if missing:
+            return None, missing
+        wide = []
+        for spec in self.wide:
+            for i, text in enumerate(texts):
+                if i in taken or not text:
+                    continue
+                match = re.fullmatch(spec.header, text)
+                if match:
+                    taken.add(i)
+                    wide.append((spec, i, spec.keys(match)))
+        for spec in self.wide:
+            if sum(1 for s, _, _ in wide if s is spec) < spec.min_columns:
+                return None, [spec.value.label or spec.table]
+        return Layout(number, fixed, labels, wide, []), []
+
+    def _chunks(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
+        chunk: list[Row] = []
+        for number, cells in rows:
+            if is_blank(cells) or self.skip_row(cells):
+                continue
+            chunk.append((number, cells))
+            if len(chunk) >= self.chunk_rows:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    # ----------------------------------------------------------------- one chunk
+    def _load_chunk(self, chunk: list[Row], layout: Layout, load_id: int, result: LoadResult) -> None:
+        numbers = pd.Series([n for n, _ in chunk], dtype="int64")
+        raw = pd.DataFrame(
+            {name: [cells[i] if i < len(cells) else None for _, cells in chunk] for name, i in layout.fixed.items()},
+            index=numbers.index, dtype="object",
+        )
+        reason = pd.Series(pd.NA, index=raw.index, dtype="string")
+        problem = pd.Series(pd.NA, index=raw.index, dtype="string")
+
+        def reject(mask: pd.Series, code: str, text: str | pd.Series) -> None:
+            mask = mask.fillna(False).astype(bool) & reason.isna()
+            reason[mask] = code
+            problem[mask] = text[mask] if isinstance(text, pd.Series) else text
+
+        typed = pd.DataFrame(index=raw.index)
+        for column in self.columns:
+            label = layout.labels.get(column.name, column.label or column.name)
+            if column.name not in raw:
+                typed[column.name] = pd.Series(pd.NA, index=raw.index, dtype="object")
+                if not column.nullable:
+                    reject(pd.Series(True, index=raw.index), "missing_value", f"нет столбца «{label}»")
+                continue
+            value, bad = column.parse(raw[column.name])
+            if bad.any():
+                shown = raw[column.name].map(normalise_text)
+                texts = (f"в столбце «{label}» значение не является {KIND_RU.get(column.kind, 'допустимым')}"
+                         if column.personal else
+                         shown.map(lambda v, lb=label, k=column: _invalid_text(lb, v, k)))
+                reject(bad, "invalid_value", texts)
+            if not column.nullable:
+                reject(value.isna() & ~bad, "missing_value", f"не заполнен столбец «{label}»")
+            if column.personal:
+                value = self.pseudonymiser.series(column.kind, value)
+            typed[column.name] = value
+        for name, constant in self.constants.items():
+            typed[name] = constant
+        wide_frames = self._wide_frames(chunk, layout, typed, reject)
+        typed = self.transform(typed, reject)
+        if self.resolver is not None:
+            codes = typed[self.school_code_column()]
+            typed["school_id"] = self.resolver.resolve(codes)
+            reject(codes.notna() & typed["school_id"].isna(), "unknown_school",
+                   codes.map(lambda c: f"код ОО «{c}» не найден в реестре ОО"))
+        if self.unique:
+            keys = list(zip(*(typed[c] for c in self.unique), strict=True))
+            repeated = pd.Series([k in self.seen_keys for k in keys], index=typed.index)
+            reject(repeated, "duplicate_row", "строка с тем же ключом уже встречалась в этом файле выше")
+            self.seen_keys.update(k for k, r, q in zip(keys, repeated, reason.isna(), strict=True) if q and not r)
+
+        bad_rows = reason.notna()
+        result.rows_read += len(chunk)
+        good = typed[~bad_rows]
+        result.rows_loaded += len(good)
+        if bad_rows.any():
+            self._quarantine(load_id, numbers[bad_rows], reason[bad_rows], problem[bad_rows],
+                             raw[bad_rows], typed[bad_rows])
+            result.rows_quarantined += int(bad_rows.sum())
+            result.reasons.update(reason[bad_rows].tolist())
+        good = good.assign(load_id=load_id, source_row=numbers[~bad_rows])
+        self._copy(self.table, good, self._table_columns())
+        for table, frame in {**wide_frames, **self.child_frames(good)}.items():
+            frame = frame[frame["source_row"].isin(good["source_row"])].assign(load_id=load_id)
+            self._copy(table, frame, list(frame.columns))
+
+    def _wide_frames(self, chunk, layout: Layout, typed, reject) -> dict[str, pd.DataFrame]:
+        frames: dict[str, list[pd.DataFrame]] = {}
+        extras = self._wide_extras(layout)
+        for spec, index, keys in layout.wide:
+            raw = pd.Series([cells[index] if index < len(cells) else None for _, cells in chunk],
+                            index=typed.index, dtype="object")
+            value, bad = spec.value.parse(raw)
+            if "max_points" in keys:  # points above the task's maximum are not a valid score
+                bad = bad | (value > keys["max_points"]).fillna(False).astype(bool)
+            label = spec.value.label or "задание"
+            reject(bad, "invalid_value", raw.map(normalise_text).map(
+                lambda v, k=keys, lb=label: f"{lb} {'/'.join(map(str, k.values()))}: недопустимое значение «{v}»"))
+            frame = pd.DataFrame({"source_row": [n for n, _ in chunk], spec.value.name: value.values})
+            for key, key_value in {**keys, **extras.get(index, {})}.items():
+                frame[key] = key_value
+            frames.setdefault(spec.table, []).append(frame)
+        return {t: pd.concat(parts, ignore_index=True) for t, parts in frames.items()}
+
+    def _wide_extras(self, layout: Layout) -> dict[int, dict]:
+        """Values for wide columns read from rows above the header (difficulty, maximum points)."""
+        extras: dict[int, dict] = {}
+        for spec in self.wide:
+            indexes = [i for s, i, _ in layout.wide if s is spec]
+            for column, pattern in spec.extra_rows.items():
+                for _, cells in layout.preamble:
+                    picked = {i: normalise_text(cells[i]) if i < len(cells) else None for i in indexes}
+                    present = [v for v in picked.values() if v is not None]
+                    if present and all(re.fullmatch(pattern, v, re.IGNORECASE) for v in present):
+                        for i, v in picked.items():
+                            extras.setdefault(i, {})[column] = v
+        return extras
+
+    def _quarantine(self, load_id, numbers, reasons, problems, raw, typed) -> None:
+        personal = [c.name for c in self.columns if c.personal]
+        rows = []
+        for idx in numbers.index:
+            data = {k: normalise_text(v) for k, v in raw.loc[idx].items() if k not in personal}
+            for name in personal:
+                data[name] = None if pd.isna(typed.at[idx, name]) else str(typed.at[idx, name])
+            message = f"Файл «{self.file_name}», строка {numbers[idx]}: {problems[idx]}"
+            rows.append((load_id, int(numbers[idx]), reasons[idx], message, json.dumps(data, ensure_ascii=False)))
+        with self.conn.cursor().copy(
+            "copy raw.quarantine (load_id, source_row, reason_code, message, row_data) from stdin"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _table_columns(self) -> list[str]:
+        names = ["load_id", "source_row", *[c.name for c in self.columns]]
+        names += [n for n in self.extra_columns if n not in names]
+        if self.resolves_schools and "school_id" not in names:
+            names.append("school_id")
+        return names
+
+    def _copy(self, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
+        if frame.empty:
+            return
+        buffer = io.StringIO()
+        frame.reindex(columns=columns).to_csv(buffer, index=False, header=False)
+        statement = sql.SQL("copy raw.{} ({}) from stdin with (format csv)").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        with self.conn.cursor().copy(statement) as copy:
+            copy.write(buffer.getvalue())
+
+    # ----------------------------------------------------------------- partitions
+    def _replace_partitions(self, load_id: int) -> int:
+        table = sql.Identifier(self.table)
+        if self.partition:
+            cols = sql.SQL(", ").join(sql.Identifier(c) for c in self.partition)
+            target = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in self.partition)
+            condition = sql.SQL("({}) in (select distinct {} from raw.{} where load_id = %(load)s)").format(
+                target, cols, table)
+        else:
+            condition = sql.SQL("true")
+        self.conn.execute(sql.SQL(
+            "create temp table doomed on commit drop as with d as ("
+            "delete from raw.{} t where t.load_id <> %(load)s and {} returning t.load_id, t.source_row) "
+            "select * from d").format(table, condition), {"load": load_id})
+        for child in self.child_tables():
+            self.conn.execute(sql.SQL(
+                "delete from raw.{} c using doomed d where c.load_id = d.load_id and c.source_row = d.source_row"
+            ).format(sql.Identifier(child)))
+        replaced = self.conn.execute("select count(*) from doomed").fetchone()[0]
+        # Earlier loads with nothing left are marked replaced by this one.
+        self.conn.execute(sql.SQL(
+            "update raw.load_ledger l set status = 'replaced', superseded_by = %(load)s "
+            "where l.load_id in (select distinct load_id from doomed) "
+            "and not exists (select 1 from raw.{} t where t.load_id = l.load_id)").format(table), {"load": load_id})
+        self.conn.execute("drop table doomed")
+        return replaced
+
+    @classmethod
+    def child_tables(cls) -> list[str]:
+        return sorted({w.table for w in cls.wide} | set(cls.child_table_ddl()))
+
+    @classmethod
+    def child_table_ddl(cls) -> dict[str, dict[str, str]]:
+        """Child tables filled by ``child_frames``: table -> column -> PostgreSQL type."""
+        return {}
+
+
+def _invalid_text(label: str, value: str | None, column: Column) -> str:
+    bounds = ""
+    if column.minimum is not None or column.maximum is not None:
+        bounds = f" (допустимо от {column.minimum:g} до {column.maximum:g})" if (
+            column.minimum is not None and column.maximum is not None) else ""
+    return f"в столбце «{label}» значение «{value}» не является {KIND_RU.get(column.kind, 'допустимым')}{bounds}"
+
+
+def _ddl_for(cls: type[FeedLoader]) -> list[str]:
+    columns = [f"{c.name} {c.pg_type}" for c in cls.columns]
+    columns += [f"{n} {t}" for n, t in cls.extra_columns.items()]
+    if cls.school_code_column() is not None:
+        columns.append("school_id text")
+    statements = [
+        f"create table if not exists raw.{cls.table} (load_id bigint not null references raw.load_ledger,"
+        f" source_row integer not null, {', '.join(columns)}, primary key (load_id, source_row))"
+    ]
+    if cls.partition:
+        statements.append(
+            f"create index if not exists {cls.table}_partition on raw.{cls.table} ({', '.join(cls.partition)})")
+    children: dict[str, dict[str, str]] = {}
+    for spec in cls.wide:
+        child = children.setdefault(spec.table, {})
+        child.update(spec.key_columns)
+        child.update({c: "text" for c in spec.extra_rows})
+        child[spec.value.name] = spec.value.pg_type
+    children.update(cls.child_table_ddl())
+    for table, cols in children.items():
+        body = ", ".join(f"{n} {t}" for n, t in cols.items())
+        statements.append(
+            f"create table if not exists raw.{table} (load_id bigint not null, source_row integer not null, {body})")
+        statements.append(f"create index if not exists {table}_row on raw.{table} (load_id, source_row)")
+    return statements

@@ -1,0 +1,144 @@
+"""Typing of cell values as they come in real files.
+
+Every parser takes a pandas Series of raw cells (strings, numbers or dates, depending on the file
+format) and returns the typed Series and a mask of cells that could not be typed. Missing-value
+tokens («X», «Х», «-», «нет отметки» …) become NA and are not errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+
+MISSING_TOKENS = frozenset({"", "x", "х", "-", "—", "–", "нет отметки", "н/д", "nan", "none", "null"})
+TRUE_TOKENS = frozenset({"да", "1", "+", "true", "истина", "есть", "д"})
+FALSE_TOKENS = frozenset({"нет", "0", "-", "false", "ложь", "н"})
+
+
+def normalise_text(value: object) -> str | None:
+    """A cell as stripped text, or None when it is empty or a missing-value token."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return None
+        if value.is_integer():
+            value = int(value)
+    if isinstance(value, dt.datetime):
+        value = value.date() if value.time() == dt.time() else value
+    text = str(value).replace("\xa0", " ").strip()
+    if text.lower() in MISSING_TOKENS:
+        return None
+    return text
+
+
+def as_text(raw: pd.Series) -> pd.Series:
+    return raw.map(normalise_text).astype("string")
+
+
+def _numeric(text: pd.Series) -> pd.Series:
+    cleaned = text.str.replace(" ", "", regex=False).str.replace(",", ".", regex=False).str.rstrip("%")
+    return pd.to_numeric(cleaned, errors="coerce")
+
+
+def parse_decimal(raw: pd.Series, minimum: float | None = None, maximum: float | None = None):
+    text = as_text(raw)
+    value = _numeric(text)
+    bad = text.notna() & value.isna()
+    if minimum is not None:
+        bad |= value < minimum
+    if maximum is not None:
+        bad |= value > maximum
+    return value.where(~bad).astype("Float64"), bad.fillna(False).astype(bool)
+
+
+def parse_int(raw: pd.Series, minimum: float | None = None, maximum: float | None = None):
+    value, bad = parse_decimal(raw, minimum, maximum)
+    fractional = value.notna() & (value != value.round())
+    bad = bad | fractional.fillna(False).astype(bool)
+    return value.where(~bad).round().astype("Int64"), bad
+
+
+def parse_bool(raw: pd.Series):
+    text = as_text(raw).str.lower()
+    value = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+    value[text.isin(TRUE_TOKENS).fillna(False)] = True
+    value[text.isin(FALSE_TOKENS).fillna(False)] = False
+    bad = text.notna() & value.isna()
+    return value, bad.fillna(False).astype(bool)
+
+
+_DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y")
+
+
+def _to_date(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = normalise_text(value)
+    if text is None:
+        return None
+    text = text.split(" ")[0]
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def parse_date(raw: pd.Series):
+    values, bad = [], []
+    for cell in raw:
+        try:
+            values.append(_to_date(cell))
+            bad.append(False)
+        except ValueError:
+            values.append(None)
+            bad.append(True)
+    return pd.Series(values, index=raw.index, dtype="object"), pd.Series(bad, index=raw.index)
+
+
+def parse_choice(raw: pd.Series, choices: dict[str, str]):
+    """Map labels to codes; ``choices`` keys are lower-case labels (``ё`` written as ``е``)."""
+    text = as_text(raw)
+    key = text.str.lower().str.replace("ё", "е", regex=False).str.replace(r"\s+", " ", regex=True)
+    value = key.map(choices).astype("string")
+    bad = text.notna() & value.isna()
+    return value, bad.fillna(False).astype(bool)
+
+
+_SCHOOL_YEAR = re.compile(r"^(\d{4})\s*[-–—/]\s*(\d{2}|\d{4})$")
+
+
+def school_year_of(text: str | None) -> int | None:
+    """«2023-2024», «2023/24» or «2024» → 2024 (the spring year keys the school year)."""
+    if text is None:
+        return None
+    text = text.strip()
+    if text.isdigit() and len(text) == 4:
+        return int(text)
+    match = _SCHOOL_YEAR.match(text)
+    if not match:
+        raise ValueError(text)
+    first, second = int(match.group(1)), match.group(2)
+    spring = int(second) if len(second) == 4 else (first // 100) * 100 + int(second)
+    if spring != first + 1:
+        raise ValueError(text)
+    return spring
+
+
+def parse_school_year(raw: pd.Series):
+    text = as_text(raw)
+    values, bad = [], []
+    for cell in text:
+        try:
+            values.append(school_year_of(None if pd.isna(cell) else cell))
+            bad.append(False)
+        except ValueError:
+            values.append(None)
+            bad.append(True)
+    return pd.Series(values, index=raw.index, dtype="Int64"), pd.Series(bad, index=raw.index)

@@ -1,0 +1,35 @@
+"""Federal list of schools with signs of non-objective ВПР results: a 0/1 marker per grade and subject.
+
+Loaded as it is, to be shown beside the warehouse's own flags and never merged into them.
+"""
+
+from ingestion.core.columns import Column, WideColumns
+from ingestion.core.loader import FeedLoader
+from ingestion.feeds.common import school
+
+SUBJECTS = {"ру": "Русский язык", "ма": "Математика", "ок": "Окружающий мир", "ис": "История",
+            "би": "Биология", "ге": "География", "об": "Обществознание", "фи": "Физика", "хи": "Химия"}
+
+
+class ObjectivityMarkersLoader(FeedLoader):
+    feed = "objectivity_markers"
+    title = "Маркеры необъективности ВПР (федеральный список)"
+    table = "objectivity_markers"
+    columns = (
+        Column("year", r"^год$", "int", minimum=2015, maximum=2100, nullable=False, label="Год"),
+        school(r"^логин", "Логин"),
+        Column("school_name", r"^оо$", required=False),
+        Column("municipality", r"^муниципалитет", required=False),
+        Column("marker_count", r"^количество маркеров", "int", minimum=0, maximum=100, label="Количество маркеров"),
+    )
+    wide = (
+        WideColumns(
+            table="objectivity_marker_values", header=r"(\d+)\s*([а-я]{2})",
+            key_columns={"grade": "smallint", "subject_code": "text", "subject": "text"},
+            keys=lambda m: {"grade": int(m.group(1)), "subject_code": m.group(2).upper(),
+                            "subject": SUBJECTS.get(m.group(2))},
+            value=Column("marker", "", "int", minimum=0, maximum=1, label="Маркер"),
+        ),
+    )
+    partition = ("year", "school_id")
+    unique = ("year", "school_code")

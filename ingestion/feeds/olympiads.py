@@ -1,0 +1,29 @@
+"""Municipal feed: ВсОШ participation per school × subject × stage."""
+
+from ingestion.core.columns import Column
+from ingestion.core.loader import FeedLoader
+from ingestion.feeds.common import YEAR, count, school
+
+STAGES = {"школьный": "school", "муниципальный": "municipal", "региональный": "regional",
+          "заключительный": "final"}
+
+
+class OlympiadsLoader(FeedLoader):
+    feed = "olympiads"
+    title = "ВсОШ: участники, победители и призёры"
+    table = "olympiads"
+    columns = (
+        YEAR, school(),
+        Column("subject", r"^предмет", nullable=False, label="Предмет"),
+        Column("stage", r"^этап", "choice", choices=STAGES, nullable=False, label="Этап"),
+        count("participants", r"^участник", label="Участников"),
+        count("winners", r"^победител", label="Победителей"),
+        count("prize_winners", r"^призер", label="Призёров"),
+    )
+    partition = ("year", "school_id")
+    unique = ("year", "school_code", "subject", "stage")
+
+    def transform(self, frame, reject):
+        reject((frame["winners"] + frame["prize_winners"] > frame["participants"]).fillna(False), "inconsistent",
+               "победителей и призёров больше, чем участников")
+        return frame

@@ -1,0 +1,84 @@
+"""Regional school registry (sheet «Реестр ОО») and its reorganisations (sheet «Реорганизации»).
+
+Both are snapshots: each new registry file replaces the previous one. After either loads, the map of
+every known school code (``raw.school_keys``) is rebuilt, old codes of reorganised schools included.
+"""
+
+from ingestion.core.columns import Column
+from ingestion.core.loader import FeedLoader
+
+LOCALITY = {"городская": "urban", "городской": "urban", "сельская": "rural", "сельский": "rural"}
+
+REBUILD_KEYS = """
+delete from raw.school_keys;
+insert into raw.school_keys (key_value, key_kind, registry_code, load_id)
+select distinct on (key_value) key_value, key_kind, registry_code, load_id
+from (
+    select lower(registry_code) as key_value, 'registry' as key_kind, registry_code, load_id, 1 as priority
+    from raw.school_registry
+    union all
+    select lower(fis_login), 'fis_oko_login', registry_code, load_id, 1 from raw.school_registry
+    where fis_login is not null
+    union all
+    select lower(rcoi_code), 'rcoi', registry_code, load_id, 1 from raw.school_registry
+    where rcoi_code is not null
+    union all
+    select lower(login_before), 'fis_oko_login', registry_code_before, load_id, 2 from raw.school_reorganisations
+    where login_before is not null and registry_code_before is not null
+    union all
+    select lower(rcoi_before), 'rcoi', registry_code_before, load_id, 2 from raw.school_reorganisations
+    where rcoi_before is not null and registry_code_before is not null
+) keys
+order by key_value, priority
+"""
+
+
+class _RegistryPart(FeedLoader):
+    folder = "registry"
+
+    def after_load(self, load_id: int) -> None:
+        # Both tables exist: the schema step creates every feed's tables before any load.
+        self.conn.execute(REBUILD_KEYS)
+
+
+class SchoolRegistryLoader(_RegistryPart):
+    feed = "registry"
+    title = "Реестр ОО"
+    table = "school_registry"
+    sheet = "реестр"
+    columns = (
+        Column("registry_code", r"^код оо \(регистр", nullable=False, label="Код ОО (регистр)"),
+        Column("fis_login", r"^логин фис око", label="Логин ФИС ОКО"),
+        Column("rcoi_code", r"^код рцои", label="Код РЦОИ"),
+        Column("ogrn", r"^огрн", required=False),
+        Column("inn", r"^инн", required=False),
+        Column("full_name", r"^полное наименование", nullable=False, label="Полное наименование"),
+        Column("short_name", r"^краткое наименование", required=False),
+        Column("municipality", r"^муниципал|^мо$", nullable=False, label="Муниципалитет"),
+        Column("school_type", r"^тип оо", label="Тип ОО"),
+        Column("locality", r"^местность", "choice", choices=LOCALITY, required=False),
+        Column("distance_km", r"^расстояние", "decimal", minimum=0, maximum=5000, required=False),
+        Column("small_school", r"^малокомплект", "bool", required=False),
+        Column("enrolment", r"^численность|^количество обучающихся", "int", minimum=0, maximum=10000,
+               required=False),
+        Column("status", r"^статус", required=False),
+        Column("head_school_code", r"^головная оо", required=False),
+    )
+    unique = ("registry_code",)
+
+
+class ReorganisationLoader(_RegistryPart):
+    feed = "registry_reorganisations"
+    title = "Реорганизации ОО"
+    table = "school_reorganisations"
+    sheet = "реорганизац"
+    columns = (
+        Column("event_date", r"^дата", "date", nullable=False, label="Дата"),
+        Column("event_kind", r"^вид", nullable=False, label="Вид"),
+        Column("registry_code_before", r"регистр\)? до$", label="Код ОО (регистр) до"),
+        Column("registry_code_after", r"регистр\)? после$", label="Код ОО (регистр) после"),
+        Column("name_before", r"^наименование до", required=False),
+        Column("name_after", r"^наименование после", required=False),
+        Column("login_before", r"^логин фис око до", required=False),
+        Column("rcoi_before", r"^код рцои до", required=False),
+    )

@@ -1,0 +1,14 @@
+"""Municipal feed: teacher vacancies per school and year."""
+
+from ingestion.core.columns import Column
+from ingestion.core.loader import FeedLoader
+from ingestion.feeds.common import YEAR, count, school
+
+
+class VacanciesLoader(FeedLoader):
+    feed = "vacancies"
+    title = "Вакансии"
+    table = "vacancies"
+    columns = (YEAR, school(), Column("subject", r"^предмет", required=False),
+               count("vacancies", r"^ваканси|^количество ваканс", label="Вакансий"))
+    partition = ("year", "school_id")

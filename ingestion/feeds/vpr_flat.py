@@ -1,0 +1,38 @@
+"""Flattened regional extracts of ВПР results (CSV): marks and primary-score distributions per school."""
+
+from ingestion.core.columns import Column
+from ingestion.core.loader import FeedLoader
+from ingestion.feeds.common import count, percent, school, score_distribution
+
+COMMON = (
+    Column("year", r"^год$", "int", minimum=2015, maximum=2100, nullable=False, label="Год"),
+    Column("grade", r"^класс", "int", minimum=1, maximum=11, nullable=False, label="Класс"),
+    Column("subject", r"^предмет", nullable=False, label="Предмет"),
+)
+
+
+class VprFlatMarksLoader(FeedLoader):
+    feed = "vpr_flat_marks"
+    title = "ВПР: региональная выгрузка отметок"
+    table = "vpr_flat_marks"
+    columns = (
+        *COMMON,
+        Column("municipality", r"^муниципалитет", required=False),
+        Column("school_name", r"^оо$", required=False),
+        school(r"^логин", "Логин"),
+        count("n_participants", r"^кол-во участников", label="Кол-во участников"),
+        *(percent(f"pct_{m}", rf"^{m}$", label=f"«{m}»") for m in (2, 3, 4, 5)),
+    )
+    partition = ("year", "grade", "subject", "school_id")
+    unique = ("year", "grade", "subject", "school_code")
+
+
+class VprFlatScoresLoader(FeedLoader):
+    feed = "vpr_flat_scores"
+    title = "ВПР: региональная выгрузка распределения баллов"
+    table = "vpr_flat_scores"
+    columns = (*COMMON, school(r"^логин", "Логин"),
+               count("n_participants", r"^кол-во участников", label="Кол-во участников"))
+    wide = (score_distribution("vpr_flat_score_points"),)
+    partition = ("year", "grade", "subject", "school_id")
+    unique = ("year", "grade", "subject", "school_code")

@@ -1,0 +1,78 @@
+"""ВПР individual results: ФИС ОКО form «Индивидуальные результаты» (.xlsx).
+
+One row per participant; task scores go long into ``raw.vpr_task_scores``. Year, subject and grade
+come from the title; the difficulty of each task from the optional row above the header.
+"""
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ingestion.core.columns import Column, WideColumns
+from ingestion.core.errors import LayoutError
+from ingestion.core.loader import FeedLoader, Layout
+from ingestion.core.values import parse_date
+from ingestion.feeds.common import TASK_CODE, VPR_TITLE, find_title, label_value, school, task_code
+
+SCHOOL_LINE = re.compile(r"\(\s*edu\d+\s*\).*кол-во участников", re.IGNORECASE)
+SEX = {"м": "M", "ж": "F", "муж": "M", "жен": "F"}
+MARK = {"minimum": 2, "maximum": 5}
+
+
+class VprIndividualLoader(FeedLoader):
+    feed = "vpr_individual"
+    title = "ВПР: индивидуальные результаты"
+    table = "vpr_results"
+    sheet = "индивидуальн"
+    columns = (
+        school(r"^оо$|^логин", "ОО"),
+        Column("municipality", r"^муниципалитет", required=False),
+        Column("participant_id", r"^код участника", "pupil", nullable=False, label="Код участника"),
+        Column("class_label", r"^класс$", required=False),
+        Column("variant", r"^вариант", "int", minimum=1, maximum=1000, required=False),
+        Column("sex", r"^пол$", "choice", choices=SEX, required=False),
+        Column("primary_score", r"^первичный балл", "int", minimum=0, maximum=200, label="Первичный балл"),
+        Column("mark", r"^отметка$", "int", label="Отметка", **MARK),
+        Column("journal_mark", r"^отметка по журналу", "int", required=False, **MARK),
+    )
+    wide = (
+        WideColumns(
+            table="vpr_task_scores", header=rf"({TASK_CODE})\s*\((\d+)\s*б\)",
+            key_columns={"task_code": "text", "max_points": "integer"},
+            keys=lambda m: {"task_code": task_code(m.group(1)), "max_points": int(m.group(2))},
+            value=Column("points", "", "int", minimum=0, maximum=100, label="Задание"),
+            extra_rows={"difficulty": "[БПВ]"},
+        ),
+    )
+    extra_columns = {"year": "smallint", "subject": "text", "grade": "smallint", "max_primary_score": "integer",
+                     "work_date": "date", "season": "text"}
+    partition = ("year", "subject", "grade", "school_id")
+    unique = ("participant_id",)
+
+    def preamble(self, path: Path, rows, layout: Layout) -> dict:
+        title = find_title(rows, VPR_TITLE)
+        if title is None:
+            raise LayoutError(path, "не найден заголовок вида «ВПР 2024 Математика 5 класс» над таблицей")
+        date_text = label_value(rows, r"^дата")
+        work_date = parse_date(pd.Series([date_text]))[0][0] if date_text else None
+        maximum = label_value(rows, r"^максимальный")
+        return {
+            "year": int(title.group(1)),
+            "subject": label_value(rows, r"^предмет") or title.group(2).strip(),
+            "grade": int(title.group(3)),
+            "max_primary_score": int(float(maximum.replace(",", "."))) if maximum else None,
+            "work_date": work_date,
+            # ВПР ran in autumn in 2020 and 2022; those works test the previous grade's programme.
+            "season": "autumn" if work_date is not None and work_date.month >= 8 else "spring",
+        }
+
+    def skip_row(self, cells: tuple) -> bool:
+        first = next((c for c in cells if c is not None and str(c).strip()), None)
+        return isinstance(first, str) and SCHOOL_LINE.search(first) is not None
+
+    def transform(self, frame, reject):
+        maximum = pd.to_numeric(frame["max_primary_score"], errors="coerce")
+        reject((frame["primary_score"] > maximum).fillna(False), "inconsistent",
+               "первичный балл больше максимального первичного балла работы")
+        return frame

@@ -1,0 +1,1 @@
+"""Warehouse runtime: where the database is, its raw schema, the embedded server."""
