@@ -96,6 +96,42 @@ def summary(results: Iterable[LoadResult]) -> str:
     return "\n".join(lines)
 
 
+LEDGER_SUMMARY = """
+select l.feed, count(distinct l.file_id) as files, sum(l.rows_read) as rows_read,
+       sum(l.rows_loaded) as rows_loaded, sum(l.rows_quarantined) as rows_quarantined
+from raw.load_ledger l
+where l.status = 'loaded'
+group by l.feed
+order by l.feed
+"""
+
+
+def ledger_summary(conn: psycopg.Connection) -> str:
+    """The warehouse as it stands: current loads per feed, quarantine reasons, failed files."""
+    lines = ["Хранилище: загруженные файлы и строки по потокам данных",
+             f"{'поток':<26}{'файлов':>7}{'прочитано':>11}{'загружено':>11}{'отложено':>10}"]
+    rows = conn.execute(LEDGER_SUMMARY).fetchall()
+    for feed, files, read, loaded, quarantined in rows:
+        lines.append(f"{feed:<26}{files:>7}{read:>11}{loaded:>11}{quarantined:>10}")
+    lines.append(f"{'итого':<26}{sum(r[1] for r in rows):>7}{sum(r[2] for r in rows):>11}"
+                 f"{sum(r[3] for r in rows):>11}{sum(r[4] for r in rows):>10}")
+    reasons = conn.execute(
+        """select q.reason_code, r.description, count(*) from raw.quarantine q
+           join raw.load_ledger l using (load_id) join raw.quarantine_reasons r using (reason_code)
+           where l.status = 'loaded' group by 1, 2 order by 3 desc""").fetchall()
+    if reasons:
+        lines.append("Отложенные строки по причинам:")
+        lines += [f"  {code}: {n} — {text}" for code, text, n in reasons]
+    failed = conn.execute(
+        """select l.error_message from raw.load_ledger l where l.status in ('failed', 'interrupted')
+           and not exists (select 1 from raw.load_ledger n where n.file_id = l.file_id and n.status = 'loaded')
+           order by l.load_id""").fetchall()
+    if failed:
+        lines.append("Файлы, которые не удалось загрузить:")
+        lines += [f"  {m}" for (m,) in failed]
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Загрузка файлов из папки приёма в хранилище")
     parser.add_argument("--landing", type=Path, default=LANDING_DIR)

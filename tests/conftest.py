@@ -1,0 +1,66 @@
+"""Fixtures: a real PostgreSQL (the embedded server, or EDU_WAREHOUSE_URL's), one database per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from ingestion.run import ensure_schema
+from warehouse.config import warehouse_url
+
+TEST_KEY = b"test-pseudonymisation-key-0123456789"
+
+
+def _with_database(url: str, database: str) -> str:
+    return psycopg.conninfo.make_conninfo(url, dbname=database)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    return warehouse_url()
+
+
+@pytest.fixture(scope="session")
+def template_db(server_url):
+    """A database with the raw schema, copied for each test (faster than creating the schema each time)."""
+    name = f"edu_tpl_{os.getpid()}"
+    with psycopg.connect(_with_database(server_url, "postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    with psycopg.connect(_with_database(server_url, name), autocommit=True) as conn:
+        ensure_schema(conn)
+    yield name
+    with psycopg.connect(_with_database(server_url, "postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def db_url(server_url, template_db):
+    name = f"edu_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_with_database(server_url, "postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
+                                                                       sql.Identifier(template_db)))
+    yield _with_database(server_url, name)
+    with psycopg.connect(_with_database(server_url, "postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def conn(db_url):
+    with psycopg.connect(db_url, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture(scope="session")
+def demo_landing(tmp_path_factory) -> Path:
+    """A small demo region (every feed, every layout variant), generated once per test session."""
+    from ingestion.demo import generate_region
+
+    landing = tmp_path_factory.mktemp("landing")
+    generate_region(landing, schools=20, seed=7)
+    return landing

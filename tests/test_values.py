@@ -1,0 +1,55 @@
+"""Typing of cell values: missing tokens, decimal commas, ranges, school years."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from ingestion.core import values
+
+
+def test_missing_tokens_are_na_not_errors():
+    raw = pd.Series(["X", "Х", "-", "—", "нет отметки", "", None, " 4 "], dtype="object")
+    parsed, bad = values.parse_int(raw, 2, 5)
+    assert parsed.isna().tolist() == [True] * 7 + [False]
+    assert parsed.iloc[7] == 4
+    assert not bad.any()
+
+
+def test_decimal_comma_and_range():
+    parsed, bad = values.parse_decimal(pd.Series(["12,5", "100", "100,1", "abc", 7.25], dtype="object"), 0, 100)
+    assert parsed.iloc[0] == 12.5 and parsed.iloc[1] == 100 and parsed.iloc[4] == 7.25
+    assert bad.tolist() == [False, False, True, True, False]
+
+
+def test_int_rejects_fractions_and_out_of_range():
+    parsed, bad = values.parse_int(pd.Series(["3", "3,5", "7", 5.0], dtype="object"), 2, 5)
+    assert bad.tolist() == [False, True, True, False]
+    assert parsed.iloc[3] == 5
+
+
+@pytest.mark.parametrize(("text", "year"), [("2023-2024", 2024), ("2023/24", 2024), ("2024", 2024),
+                                             ("1999–2000", 2000)])
+def test_school_year_is_keyed_by_spring(text, year):
+    assert values.school_year_of(text) == year
+
+
+@pytest.mark.parametrize("text", ["2023-2025", "23-24", "учебный"])
+def test_bad_school_years_are_errors(text):
+    with pytest.raises(ValueError):
+        values.school_year_of(text)
+
+
+def test_dates_from_text_and_excel():
+    parsed, bad = values.parse_date(pd.Series(["16.04.2024", dt.datetime(2024, 4, 17), "2024-04-18", "вчера"]))
+    assert parsed.tolist()[:3] == [dt.date(2024, 4, 16), dt.date(2024, 4, 17), dt.date(2024, 4, 18)]
+    assert bad.tolist() == [False, False, False, True]
+
+
+def test_booleans_and_choices():
+    parsed, bad = values.parse_bool(pd.Series(["да", "Нет", "1", "+", "может быть"]))
+    assert parsed.tolist()[:4] == [True, False, True, True]
+    assert bad.tolist() == [False, False, False, False, True]
+    level, bad = values.parse_choice(pd.Series(["Ниже базового", "повышенный", "высший"]),
+                                     {"ниже базового": "L0", "повышенный": "L3"})
+    assert level.tolist()[:2] == ["L0", "L3"] and bad.tolist() == [False, False, True]
