@@ -18,7 +18,8 @@ class TeachersLoader(FeedLoader):
     table = "teachers"
     columns = (
         YEAR, school(),
-        Column("teacher_id", r"^(id|код|табельный номер) педагога|^id$", "teacher", nullable=False, label="ID педагога"),
+        Column("teacher_id", r"^(id|код|табельный номер) педагога|^id$", "teacher", nullable=False,
+               label="ID педагога"),
         Column("subject", r"^предмет", required=False),
         Column("age_band", r"^возраст", required=False),
         Column("qualification", r"^квалификац", "choice", choices=CATEGORIES, required=False),

@@ -1,0 +1,86 @@
+"""The planted truth (truth.json) and the planted defects the loaders must quarantine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .region import Region
+from .scales import YEARS
+
+DEFECT_KINDS = ("unknown_school", "invalid_mark", "invalid_task_string", "negative_count")
+DEFECT_RATE = 0.002
+MIN_DATA_ROWS = 20
+
+
+class DefectPlanter:
+    """Chooses rows to spoil. Only files with >= 20 data rows; the first eligible file of each kind
+    always gets one so that every kind occurs at least once."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng([seed, 90])
+        self.records: list[dict] = []
+        self.count = dict.fromkeys(DEFECT_KINDS, 0)
+        self.taken: set[tuple[str, str, int]] = set()
+
+    def pick(self, feed: str, file: str, kind: str, row_positions: list[int]) -> list[int]:
+        """row_positions: 0-based indices of data rows in the sheet/CSV row list. Returns the chosen
+        ones and records them with the 1-based row number a spreadsheet shows."""
+        free = [p for p in row_positions if (feed, file, p) not in self.taken]
+        if len(row_positions) < MIN_DATA_ROWS or not free:
+            return []
+        k = min(2, int(self.rng.binomial(len(row_positions), DEFECT_RATE / 2)))
+        if self.count[kind] == 0:
+            k = max(k, 1)
+        chosen = sorted(int(x) for x in self.rng.choice(free, size=min(k, len(free)), replace=False))
+        for p in chosen:
+            self.taken.add((feed, file, p))
+            self.records.append({"feed": feed, "file": file, "row": p + 1, "kind": kind})
+        self.count[kind] += len(chosen)
+        return chosen
+
+
+def unknown_codes() -> dict[str, str]:
+    """School codes that are in no registry (format-valid, so only the lookup can catch them)."""
+    return {"login": "edu249999", "registry": "24R99999", "rcoi": "999999"}
+
+
+def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: dict) -> Path:
+    schools = {}
+    for s in region.schools:
+        years = [y for y in YEARS if s.active(y)]
+        schools[s.reg_code] = {
+            "municipality": s.muni.name,
+            "name": s.short_name,
+            "login": s.login,
+            "type": s.type,
+            "low_results_persistent": s.low,
+            "adverse_context": s.adverse,
+            "resilient": s.resilient,
+            "improving_after_support": s.improving,
+            "support_start_year": s.support_start,
+            "inflation": [{"year": y, "method": m} for y, m in s.inflation],
+            "latent_ability": {str(y): round(s.latent(y), 4) for y in years},
+            "context_latent": round(s.context, 4),
+            "has_individual_vpr_files": s.has_vpr_files,
+            "status": s.status,
+        }
+    doc = {
+        "region": "Красноярский край",
+        "seed": region.seed,
+        "years": list(YEARS),
+        "schools": schools,
+        "reorganisations": [
+            {"date": r.date, "kind": r.kind, "before": region.schools[r.before].reg_code,
+             "after": region.schools[r.after].reg_code, "login_before": r.login_before}
+            for r in region.reorganisations
+        ],
+        "planted_defects": planter.records,
+        **extra,
+    }
+    path = out_dir / "_truth" / "truth.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=False), encoding="utf-8")
+    return path

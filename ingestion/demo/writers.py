@@ -1,0 +1,131 @@
+"""Writing xlsx/csv files reproducibly, and the small layout variations real files have."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import multiprocessing as mp
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from openpyxl import Workbook
+from openpyxl.writer.excel import ExcelWriter
+
+FIXED_DT = dt.datetime(2026, 1, 15, 9, 0, 0)
+ZIP_DT = (2026, 1, 15, 9, 0, 0)
+MISSING_TOKENS = ("X", "Х", "-", "—", "нет отметки")
+
+
+@dataclass
+class FileSpec:
+    feed: str
+    name: str
+    kind: str  # "xlsx" or "csv"
+    sheets: list = field(default_factory=list)  # xlsx: [(sheet name, rows)]
+    rows: list = field(default_factory=list)  # csv rows
+    encoding: str = "utf-8-sig"
+    sep: str = ";"
+    data_rows: int = 0
+
+    @property
+    def size(self) -> int:
+        return sum(len(r) for _, r in self.sheets) + len(self.rows)
+
+
+def pct(x: float, digits: int = 2) -> str:
+    """A percentage as the exports print it: decimal comma."""
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+def blank_rows_inside(rows: list, rng: np.random.Generator, k: int = 1) -> list:
+    """Insert k empty rows at random places inside the data part (never first or last)."""
+    rows = list(rows)
+    for _ in range(k):
+        if len(rows) > 3:
+            rows.insert(int(rng.integers(1, len(rows) - 1)), [])
+    return rows
+
+
+def xlsx_bytes(sheets: list) -> bytes:
+    wb = Workbook(write_only=True)
+    wb.properties.creator = "ФИС ОКО / ЦОКО (демо)"
+    wb.properties.created = FIXED_DT
+    for title, rows in sheets:
+        ws = wb.create_sheet(title=title)
+        for r in rows:
+            ws.append(r)
+    buf = io.BytesIO()
+    archive = zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED)
+    writer = ExcelWriter(wb, archive)
+    wb.properties.modified = FIXED_DT  # openpyxl's save_workbook would stamp "now"
+    writer.save()
+    # Rewrite the zip with fixed entry timestamps so the bytes are reproducible.
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            zi = zipfile.ZipInfo(info.filename, date_time=ZIP_DT)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            dst.writestr(zi, src.read(info.filename))
+    return out.getvalue()
+
+
+def csv_bytes(rows: list, encoding: str, sep: str) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=sep, lineterminator="\r\n")
+    for r in rows:
+        w.writerow(["" if v is None else v for v in r])
+    return buf.getvalue().encode(encoding)
+
+
+def _write_one(spec: FileSpec, out_dir: Path) -> None:
+    path = out_dir / spec.feed / spec.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = xlsx_bytes(spec.sheets) if spec.kind == "xlsx" else csv_bytes(spec.rows, spec.encoding, spec.sep)
+    path.write_bytes(data)
+
+
+_JOBS: list = []
+_OUT: Path | None = None
+
+
+def _job(i: int) -> int:
+    _write_one(_JOBS[i], _OUT)
+    return i
+
+
+def write_all(files: list[FileSpec], out_dir: Path, workers: int | None = None) -> None:
+    """Write every file; with 2+ workers in a forked pool (the payload is inherited, not pickled)."""
+    global _JOBS, _OUT
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1)
+    can_fork = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+    if workers <= 1 or not can_fork or len(files) < 20:
+        for f in files:
+            _write_one(f, out_dir)
+        return
+    order = sorted(range(len(files)), key=lambda i: -files[i].size)
+    _JOBS, _OUT = files, out_dir
+    try:
+        with mp.get_context("fork").Pool(workers) as pool:
+            for _ in pool.imap_unordered(_job, order, chunksize=4):
+                pass
+    finally:
+        _JOBS, _OUT = [], None
+
+
+class Rotator:
+    """Cycles through variants per key so that every variant occurs as soon as enough files exist."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def pick(self, key: str, options):
+        i = self.counts.get(key, 0)
+        self.counts[key] = i + 1
+        return options[i % len(options)]
