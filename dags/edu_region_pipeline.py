@@ -11,7 +11,7 @@ from pathlib import Path
 
 from airflow.sdk import Param, dag, task
 
-DEFAULT_LANDING = str(Path(__file__).resolve().parent.parent / "data" / "landing")
+from warehouse.paths import LANDING_DIR
 
 
 @dag(
@@ -23,7 +23,7 @@ DEFAULT_LANDING = str(Path(__file__).resolve().parent.parent / "data" / "landing
     tags=["edu", "load"],
     default_args={"owner": "data-engineering", "retries": 0},
     params={
-        "landing": Param(DEFAULT_LANDING, type="string", description="Папка приёма файлов"),
+        "landing": Param(str(LANDING_DIR), type="string", description="Папка приёма файлов"),
         "demo_schools": Param(160, type="integer", description="Число школ демо-региона, если папка пуста"),
         "demo_seed": Param(42, type="integer", description="Зерно генератора демо-региона"),
     },

@@ -1,8 +1,8 @@
-"""Project folders, resolved from the repository root."""
+"""Project folders, resolved from the repository root (the landing folder can be moved by EDU_LANDING_DIR)."""
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = ROOT / ".local"
-DATA_DIR = ROOT / "data"
-LANDING_DIR = DATA_DIR / "landing"
+LANDING_DIR = Path(os.environ.get("EDU_LANDING_DIR", ROOT / "data" / "landing"))
