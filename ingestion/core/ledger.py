@@ -35,7 +35,7 @@ create table if not exists raw.file_ledger (
     size_bytes bigint not null,
     arrived_at timestamptz not null,
     registered_at timestamptz not null default now(),
-    unique (feed, sha256)
+    unique (feed, sha256, file_name)
 );
 
 create table if not exists raw.load_ledger (
@@ -119,15 +119,17 @@ def register_file(conn: psycopg.Connection, feed: str, path: Path) -> FileRecord
         """
         insert into raw.file_ledger (feed, file_name, file_path, sha256, size_bytes, arrived_at)
         values (%s, %s, %s, %s, %s, %s)
-        on conflict (feed, sha256) do update set feed = excluded.feed
+        on conflict (feed, sha256, file_name) do update set feed = excluded.feed
         returning file_id
         """,
         (feed, path.name, str(path), sha256, size, arrived),
     ).fetchone()
     file_id = row[0]
+    # The same content under any name counts as the same file (e.g. two identical empty reports).
     loaded = conn.execute(
-        "select exists (select 1 from raw.load_ledger where file_id = %s and status in ('loaded', 'replaced'))",
-        (file_id,),
+        "select exists (select 1 from raw.load_ledger l join raw.file_ledger f using (file_id) "
+        "where f.feed = %s and f.sha256 = %s and l.status in ('loaded', 'replaced'))",
+        (feed, sha256),
     ).fetchone()[0]
     return FileRecord(file_id, sha256, loaded)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
@@ -255,9 +256,14 @@ class FeedLoader:
         reason = pd.Series(pd.NA, index=raw.index, dtype="string")
         problem = pd.Series(pd.NA, index=raw.index, dtype="string")
 
-        def reject(mask: pd.Series, code: str, text: str | pd.Series) -> None:
+        def reject(mask: pd.Series, code: str, text: str | pd.Series | Callable[[pd.Series], pd.Series]) -> None:
+            """Quarantine rows under ``mask`` (the first reason found wins); ``text`` may be computed lazily."""
             mask = mask.fillna(False).astype(bool) & reason.isna()
+            if not mask.any():
+                return
             reason[mask] = code
+            if callable(text):
+                text = text(mask)
             problem[mask] = text[mask] if isinstance(text, pd.Series) else text
 
         typed = pd.DataFrame(index=raw.index)
@@ -273,7 +279,7 @@ class FeedLoader:
                 shown = raw[column.name].map(normalise_text)
                 texts = (f"в столбце «{label}» значение не является {KIND_RU.get(column.kind, 'допустимым')}"
                          if column.personal else
-                         shown.map(lambda v, lb=label, k=column: _invalid_text(lb, v, k)))
+                         lambda m, sh=shown, lb=label, k=column: sh[m].map(lambda v: _invalid_text(lb, v, k)))
                 reject(bad, "invalid_value", texts)
             if not column.nullable:
                 reject(value.isna() & ~bad, "missing_value", f"не заполнен столбец «{label}»")
@@ -288,7 +294,7 @@ class FeedLoader:
             codes = typed[self.school_code_column()]
             typed["school_id"] = self.resolver.resolve(codes)
             reject(codes.notna() & typed["school_id"].isna(), "unknown_school",
-                   codes.map(lambda c: f"код ОО «{c}» не найден в реестре ОО"))
+                   lambda m: codes[m].map(lambda c: f"код ОО «{c}» не найден в реестре ОО"))
         if self.unique:
             keys = list(zip(*(typed[c] for c in self.unique), strict=True))
             repeated = pd.Series([k in self.seen_keys for k in keys], index=typed.index)
@@ -311,20 +317,35 @@ class FeedLoader:
             self._copy(table, frame, list(frame.columns))
 
     def _wide_frames(self, chunk, layout: Layout, typed, reject) -> dict[str, pd.DataFrame]:
+        """Wide columns (tasks, scores, markers) as long child rows; all cells of a spec typed at once."""
         frames: dict[str, list[pd.DataFrame]] = {}
         extras = self._wide_extras(layout)
-        for spec, index, keys in layout.wide:
-            raw = pd.Series([cells[index] if index < len(cells) else None for _, cells in chunk],
-                            index=typed.index, dtype="object")
+        n = len(chunk)
+        for spec in self.wide:
+            columns = [(i, keys) for s, i, keys in layout.wide if s is spec]
+            if not columns:
+                continue
+            width = len(columns)
+            raw = pd.Series([cells[i] if i < len(cells) else None for _, cells in chunk for i, _ in columns],
+                            dtype="object")  # row-major: row 0's columns, then row 1's …
             value, bad = spec.value.parse(raw)
-            if "max_points" in keys:  # points above the task's maximum are not a valid score
-                bad = bad | (value > keys["max_points"]).fillna(False).astype(bool)
-            label = spec.value.label or "задание"
-            reject(bad, "invalid_value", raw.map(normalise_text).map(
-                lambda v, k=keys, lb=label: f"{lb} {'/'.join(map(str, k.values()))}: недопустимое значение «{v}»"))
-            frame = pd.DataFrame({"source_row": [n for n, _ in chunk], spec.value.name: value.values})
-            for key, key_value in {**keys, **extras.get(index, {})}.items():
-                frame[key] = key_value
+            if "max_points" in columns[0][1]:  # points above the task's maximum are not a valid score
+                maxima = np.tile([keys["max_points"] for _, keys in columns], n)
+                bad = bad | (value > maxima).fillna(False).astype(bool)
+            if bad.any():
+                cell = np.flatnonzero(bad.to_numpy())
+                first = pd.Series(cell, index=cell // width).groupby(level=0).first()
+                label = spec.value.label or "значение"
+                texts = {row: f"{label} {'/'.join(map(str, columns[c % width][1].values()))}: "
+                              f"недопустимое значение «{normalise_text(raw.iloc[c])}»" for row, c in first.items()}
+                mask = pd.Series(typed.index.isin(list(texts)), index=typed.index)
+                reject(mask, "invalid_value", pd.Series(texts).reindex(typed.index))
+            frame = pd.DataFrame({"source_row": np.repeat([number for number, _ in chunk], width),
+                                  spec.value.name: value.array})
+            for key in columns[0][1]:
+                frame[key] = np.tile([keys[key] for _, keys in columns], n)
+            for key in spec.extra_rows:
+                frame[key] = np.tile([extras.get(i, {}).get(key) for i, _ in columns], n)
             frames.setdefault(spec.table, []).append(frame)
         return {t: pd.concat(parts, ignore_index=True) for t, parts in frames.items()}
 
@@ -411,12 +432,23 @@ class FeedLoader:
         return {}
 
 
+def _number(x: float) -> str:
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:g}"
+
+
 def _invalid_text(label: str, value: str | None, column: Column) -> str:
-    bounds = ""
-    if column.minimum is not None or column.maximum is not None:
-        bounds = f" (допустимо от {column.minimum:g} до {column.maximum:g})" if (
-            column.minimum is not None and column.maximum is not None) else ""
-    return f"в столбце «{label}» значение «{value}» не является {KIND_RU.get(column.kind, 'допустимым')}{bounds}"
+    """Why a value was refused: not of the column's type, or outside its range."""
+    numeric = None
+    if column.kind in ("int", "decimal") and value is not None:
+        try:
+            numeric = float(value.replace(",", ".").replace(" ", ""))
+        except ValueError:
+            numeric = None
+    if numeric is not None and (column.kind == "decimal" or numeric.is_integer()):
+        low = "" if column.minimum is None else f" от {_number(column.minimum)}"
+        high = "" if column.maximum is None else f" до {_number(column.maximum)}"
+        return f"в столбце «{label}» значение «{value}» вне допустимого диапазона{low}{high}"
+    return f"в столбце «{label}» значение «{value}» не является {KIND_RU.get(column.kind, 'допустимым')}"
 
 
 def _ddl_for(cls: type[FeedLoader]) -> list[str]:

@@ -6,6 +6,7 @@ Task specs are `code:max:level` (level Б/П/В). Cut scores are the lowest prim
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -140,7 +141,7 @@ GIA_DATES = {("ОГЭ", "1"): (3, 6), ("ОГЭ", "2"): (6, 6), ("ЕГЭ", "1"): 
 
 def ege_test_score(subject_code: str, primary: int) -> int:
     pts = EGE_TEST_SCALE_ANCHORS[subject_code]
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(pts):
         if primary <= x1:
             return round(y0 + (y1 - y0) * (primary - x0) / (x1 - x0))
     return 100

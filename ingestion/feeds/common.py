@@ -43,7 +43,7 @@ def percent(name: str, header: str, **kw) -> Column:
 
 
 def count(name: str, header: str, **kw) -> Column:
-    return Column(name, header, "int", minimum=0, maximum=1_000_000, **kw)
+    return Column(name, header, "int", minimum=0, maximum=100_000_000, **kw)
 
 
 YEAR = Column("year", r"^(учебный )?год$", "school_year", nullable=False, label="Год")

@@ -57,10 +57,10 @@ class GiaLoader(FeedLoader):
         long = frame["long_answers"].fillna("")
         short_ok = short.map(lambda s: SHORT.fullmatch(s) is not None)
         long_ok = long.map(lambda s: LONG.fullmatch(s.replace(" ", "")) is not None)
-        reject(~short_ok, "invalid_task_string",
-               short.map(lambda s: f"строка заданий с кратким ответом «{s}» содержит недопустимые символы"))
-        reject(~long_ok, "invalid_task_string",
-               long.map(lambda s: f"строка заданий с развёрнутым ответом «{s}» не имеет вида «балл(максимум)»"))
+        reject(~short_ok, "invalid_task_string", lambda m: short[m].map(
+            lambda s: f"строка заданий с кратким ответом «{s}» содержит недопустимые символы"))
+        reject(~long_ok, "invalid_task_string", lambda m: long[m].map(
+            lambda s: f"строка заданий с развёрнутым ответом «{s}» не имеет вида «балл(максимум)»"))
         parsed = [long_points(s) if ok else (0, True) for s, ok in zip(long, long_ok, strict=True)]
         within = pd.Series([ok for _, ok in parsed], index=frame.index)
         reject(~within, "invalid_task_string", "в строке заданий с развёрнутым ответом балл больше максимума")
@@ -68,5 +68,5 @@ class GiaLoader(FeedLoader):
                           index=frame.index) + pd.Series([p for p, _ in parsed], index=frame.index)
         has_tasks = (short != "") | (long != "")
         reject(has_tasks & short_ok & long_ok & (total != frame["primary_score"]).fillna(False), "inconsistent",
-               total.map(lambda t: f"первичный балл не равен сумме баллов по заданиям ({t})"))
+               lambda m: total[m].map(lambda t: f"первичный балл не равен сумме баллов по заданиям ({t})"))
         return frame.assign(year=frame["exam_date"].map(lambda d: None if d is None else d.year).astype("Int64"))

@@ -2,7 +2,7 @@
 
 from ingestion.core.columns import Column
 from ingestion.core.loader import FeedLoader
-from ingestion.feeds.common import YEAR, count, school
+from ingestion.feeds.common import YEAR, school
 
 CATEGORIES = {"высшая": "highest", "первая": "first", "соответствие": "conformity",
               "соответствие занимаемой должности": "conformity", "без категории": "none", "нет": "none"}
@@ -26,7 +26,7 @@ class TeachersLoader(FeedLoader):
         flag("outside_speciality", r"не по специальности", "Работает не по специальности"),
         flag("gap_diagnostic_done", r"^диагностика", "Диагностика дефицитов пройдена"),
         flag("gaps_found", r"^выявлены дефициты|дефициты выявлены", "Выявлены дефициты"),
-        count("courses_3y", r"^курсы пк за 3", label="Курсы ПК за 3 года", required=False),
+        flag("trained_3y", r"^курсы пк за 3", "Курсы ПК за 3 года"),
         flag("quality_course", r"курсы пк по вопросам качества", "Курсы ПК по вопросам качества образования"),
         flag("support_municipal", r"через ммо|муниципальн\w* мо", "Поддержка через ММО"),
         flag("support_regional", r"региональные сетевые|через рсмо", "Поддержка через региональные сетевые МО"),

@@ -15,7 +15,7 @@ from ingestion.core.loader import FeedLoader, Layout
 from ingestion.feeds.common import TASK_CODE, VPR_TITLE, count, find_title, percent, score_distribution, task_code
 
 LOGIN = re.compile(r"\b(edu\d+)\b", re.IGNORECASE)
-REGION = re.compile(r"(край|область|республика|автономный округ|^г\. (москва|санкт-петербург|севастополь)$)",
+REGION = re.compile(r"(?:край|область|республика|автономный округ|^г\. (?:москва|санкт-петербург|севастополь)$)",
                     re.IGNORECASE)
 COUNTRY = re.compile(r"^(вся выборка|российская федерация|рф)$", re.IGNORECASE)
 ORG = Column("org_name", r"^группы участников|^наименование|^оо$", nullable=False, label="Группы участников")
@@ -105,7 +105,7 @@ class VprJournalLoader(FisOkoReportLoader):
         for code, prefix in JOURNAL_GROUPS:
             group[folded.str.startswith(prefix, na=False)] = code
         reject(group.isna() & frame["comparison_group"].notna(), "invalid_value",
-               frame["comparison_group"].map(lambda v: f"неизвестная группа сравнения «{v}»"))
+               lambda m: frame["comparison_group"][m].map(lambda v: f"неизвестная группа сравнения «{v}»"))
         frame = frame.assign(org_name=names.fillna(""), comparison_group=group)
         return super().transform(frame, reject)
 

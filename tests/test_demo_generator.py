@@ -1,0 +1,349 @@
+"""Tests of the demo-region generator (ingestion/demo). No database needed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from openpyxl import load_workbook
+
+from ingestion.demo import generate_region
+
+# The landing folders of docs/feed_layouts.md, written out here on purpose (not imported).
+CONTRACT_FEEDS = (
+    "registry", "vpr_individual", "vpr_marks", "vpr_scores", "vpr_journal", "vpr_tasks", "vpr_flat_marks",
+    "vpr_flat_scores", "objectivity_markers", "gia", "shnor_list", "project500", "risk_profiles", "kdr",
+    "social_passport", "performance", "olympiads", "teachers", "vacancies", "support_events",
+    "improvement_programmes", "individual_routes",
+)
+METHODS = ("cut_bunching", "journal_gap", "easy_hard_inversion", "jump_then_fall", "copied_answers")
+DEFECT_KINDS = ("unknown_school", "invalid_mark", "invalid_task_string", "negative_count")
+N = 20
+
+
+@pytest.fixture(scope="module")
+def region_a(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("a")
+    generate_region(out, schools=N, seed=42)
+    return out
+
+
+@pytest.fixture(scope="module")
+def region_b(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("b")
+    generate_region(out, schools=N, seed=42, workers=1)  # sequential writer must give the same bytes
+    return out
+
+
+@pytest.fixture(scope="module")
+def region_c(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("c")
+    generate_region(out, schools=N, seed=7)
+    return out
+
+
+@pytest.fixture(scope="module")
+def truth(region_a) -> dict:
+    return json.loads((region_a / "_truth" / "truth.json").read_text(encoding="utf-8"))
+
+
+def files_of(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def sheet_rows(path: Path, sheet: int = 0) -> list[tuple]:
+    wb = load_workbook(path, read_only=True)
+    rows = list(wb.worksheets[sheet].iter_rows(values_only=True))
+    wb.close()
+    return rows
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    raw = path.read_bytes()
+    text = raw.decode("utf-8-sig") if raw.startswith(b"\xef\xbb\xbf") else raw.decode("cp1251")
+    head = "\n".join(text.splitlines()[:5])
+    sep = ";" if head.count(";") >= head.count(",") else ","
+    return list(csv.reader(io.StringIO(text), delimiter=sep))
+
+
+def header_index(rows, first: str) -> int:
+    return next(i for i, r in enumerate(rows) if r and r[0] == first)
+
+
+def code_map(root: Path) -> dict[str, str]:
+    """Every school code (registry, login, РЦОИ, old login) -> registry code, from the registry feed."""
+    path = next((root / "registry").glob("*.xlsx"))
+    reg = sheet_rows(path, 0)
+    h = header_index(reg, "Код ОО (регистр)")
+    out = {}
+    for r in reg[h + 1:]:
+        if r and r[0]:
+            out[r[0]] = out[r[1]] = out[str(r[2])] = r[0]
+    reorg = sheet_rows(path, 1)
+    for r in reorg[1:]:
+        out[r[6]] = r[2]
+    return out
+
+
+# --- determinism -------------------------------------------------------------------------------
+
+def test_same_seed_gives_identical_files(region_a, region_b):
+    fa, fb = files_of(region_a), files_of(region_b)
+    assert fa == fb
+    for rel in fa:
+        a, b = (region_a / rel).read_bytes(), (region_b / rel).read_bytes()
+        assert a == b, rel  # CSV, JSON and (fixed timestamps) xlsx are byte-identical
+    for rel in [f for f in fa if f.endswith(".xlsx")][::97]:
+        assert sheet_rows(region_a / rel) == sheet_rows(region_b / rel)
+
+
+def test_different_seed_differs(region_a, region_c):
+    ta = (region_a / "_truth" / "truth.json").read_text(encoding="utf-8")
+    tc = (region_c / "_truth" / "truth.json").read_text(encoding="utf-8")
+    assert ta != tc
+    csvs = [f for f in files_of(region_a) if f.endswith(".csv") and (region_c / f).exists()]
+    assert csvs
+    assert any((region_a / f).read_bytes() != (region_c / f).read_bytes() for f in csvs)
+
+
+# --- coverage of the contract ----------------------------------------------------------------
+
+def test_every_contract_feed_has_files(region_a):
+    for feed in CONTRACT_FEEDS:
+        assert any((region_a / feed).glob("*.*")), f"no file in {feed}/"
+
+
+def test_truth_lists_every_planted_category(truth):
+    schools = truth["schools"]
+    assert len(schools) == N
+    for flag in ("low_results_persistent", "adverse_context", "resilient", "improving_after_support"):
+        assert any(s[flag] for s in schools.values()), flag
+    for s in schools.values():
+        if s["improving_after_support"]:
+            assert s["support_start_year"] in (2024, 2025)
+        assert set(s["latent_ability"]) <= {"2023", "2024", "2025", "2026"}
+    methods = {e["method"] for s in schools.values() for e in s["inflation"]}
+    assert methods == set(METHODS)
+    assert {d["kind"] for d in truth["planted_defects"]} == set(DEFECT_KINDS)
+    assert {r["kind"] for r in truth["reorganisations"]} >= {"переименование", "присоединение", "смена кода"}
+    merged = [r["before"] for r in truth["reorganisations"] if r["kind"] == "присоединение"]
+    assert all(schools[c]["status"] == "реорганизована" for c in merged)
+    assert set(schools[merged[0]]["latent_ability"]) == {"2023", "2024"}
+
+
+def test_planted_defects_are_really_in_the_files(region_a, truth):
+    codes = code_map(region_a)
+    for d in truth["planted_defects"]:
+        path = region_a / d["feed"] / d["file"]
+        if path.suffix == ".csv":
+            rows = read_csv(path)
+            header = rows[header_index_any(rows)]
+        else:
+            rows = [list(r) for r in sheet_rows(path)]
+            header = rows[header_index_any(rows)]
+        row = rows[d["row"] - 1]  # the number a spreadsheet shows
+        hdr = [str(h) if h is not None else "" for h in header]
+        if d["kind"] == "invalid_mark":
+            assert int(row[hdr.index("Отметка")]) == 7
+        elif d["kind"] == "unknown_school":
+            code_cols = [i for i, h in enumerate(hdr) if h in ("ОО", "Код ОО", "Логин ОО", "Код ОУ")]
+            assert any(str(row[i]) not in codes for i in code_cols)
+        elif d["kind"] == "invalid_task_string":
+            s = row[hdr.index("Задания с кратким ответом")]
+            assert re.search(r"[^+\-0-9]", s)
+        else:
+            assert any(_num(v) is not None and _num(v) < 0 for v in row)
+
+
+def header_index_any(rows) -> int:
+    keys = {"ОО", "Год", "Экзамен", "Учебный год", "Дата"}
+    return next(i for i, r in enumerate(rows) if r and len(r) > 2 and r[0] in keys)
+
+
+def _num(v):
+    try:
+        return float(str(v).replace(",", "."))
+    except ValueError:
+        return None
+
+
+# --- realism of the planted effects --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def vpr_marks_by_school(region_a) -> dict[str, list[int]]:
+    codes = code_map(region_a)
+    out: dict[str, list[int]] = {}
+    for path in sorted((region_a / "vpr_individual").glob("*.xlsx")):
+        rows = sheet_rows(path)
+        h = header_index(rows, "ОО")
+        im = rows[h].index("Отметка")
+        for r in rows[h + 1:]:
+            if r and r[0] in codes and r[im] in (2, 3, 4, 5):
+                out.setdefault(codes[r[0]], []).append(r[im])
+    return out
+
+
+def test_persistently_low_schools_are_realistically_low(truth, vpr_marks_by_school):
+    low = [c for c, s in truth["schools"].items() if s["low_results_persistent"] and c in vpr_marks_by_school]
+    assert low, "no persistently low school has individual ВПР files"
+    region_mean = np.mean([m for v in vpr_marks_by_school.values() for m in v])
+    low_mean = np.mean([m for c in low for m in vpr_marks_by_school[c]])
+    assert 0.2 <= region_mean - low_mean <= 1.0, (region_mean, low_mean)
+    assert 3.2 <= region_mean <= 4.0
+
+
+def test_region_mark_distribution_is_plausible(vpr_marks_by_school):
+    allm = np.array([m for v in vpr_marks_by_school.values() for m in v])
+    shares = [(allm == k).mean() for k in (2, 3, 4, 5)]
+    assert 0.04 <= shares[0] <= 0.25 and 0.2 <= shares[1] <= 0.5 and shares[3] <= 0.35, shares
+
+
+def test_context_correlates_with_latent_ability(region_a, truth):
+    # Social passport shares (higher = more adverse) against the generator's latent ability.
+    path = sorted((region_a / "social_passport").glob("*"))[1]
+    rows = read_csv(path) if path.suffix == ".csv" else [list(r) for r in sheet_rows(path)]
+    year = int(re.search(r"-(\d{4})", path.name).group(1))
+    codes = code_map(region_a)
+    xs, ys = [], []
+    for r in rows[1:]:
+        c = codes[str(r[1])]
+        xs.append(np.mean([_num(v) for v in r[4:]]))
+        ys.append(truth["schools"][c]["latent_ability"][str(year)])
+    r = np.corrcoef(xs, ys)[0, 1]
+    assert -0.9 < r < -0.1, r
+
+
+def test_reports_agree_with_individual_files(region_a):
+    """A per-school individual workbook and the «Статистика по отметкам» report count the same pupils."""
+    path = next(p for p in sorted((region_a / "vpr_individual").glob("*_edu*.xlsx")))
+    rows = sheet_rows(path)
+    h = header_index(rows, "ОО")
+    data = [r for r in rows[h + 1:] if len(r) > 3 and r[3]]
+    login = path.stem.rsplit("_", 1)[1]
+    year, subject, grade = re.match(r"ВПР_(\d{4})_(.+)_(\d)кл_", path.name).groups()
+    report = region_a / "vpr_marks" / f"ВПР_{year}_{subject}_{grade}кл_Статистика_по_отметкам.xlsx"
+    rrows = sheet_rows(report)
+    hh = header_index(rrows, "Группы участников")
+    row = next(r for r in rrows[hh + 1:] if r[0] and str(r[0]).startswith(login + " "))
+    assert row[2] == len(data)
+    shares = [_num(v) for v in row[3:7]]
+    assert abs(sum(shares) - 100) < 0.1
+    labels = [r[0] for r in rrows[hh + 1:]]
+    assert labels[0] == "Вся выборка" and labels[1] == "Красноярский край"
+    assert {"г. Норильск", "Эвенкийский муниципальный район"} <= set(labels)
+
+
+def test_gia_rows_are_consistent(region_a):
+    path = sorted((region_a / "gia").glob("ЕГЭ_*_1.csv"))[0]
+    rows = read_csv(path)
+    hdr = rows[0]
+    i_s, i_e, i_p = (hdr.index(h) for h in ("Задания с кратким ответом", "Задания с развернутым ответом",
+                                              "Первичный балл"))
+    i_b, i_ok = hdr.index("Балл"), hdr.index("Преодолен минимальный порог")
+    checked = 0
+    for r in rows[1:]:
+        if re.search(r"[^+\-0-9]", r[i_s]):
+            continue  # a planted defect
+        short = sum(1 if ch == "+" else 0 if ch == "-" else int(ch) for ch in r[i_s])
+        ext = sum(int(a) for a, _ in re.findall(r"(\d+)\((\d+)\)", r[i_e]))
+        assert short + ext == int(r[i_p])
+        assert (r[i_ok] == "да") == (int(r[i_b]) >= 24)
+        checked += 1
+    assert checked > 20
+
+
+def test_pupils_link_across_years(region_a):
+    def codes_in(pattern: str, col: str) -> set[str]:
+        out = set()
+        for p in (region_a / pattern.split("/")[0]).glob(pattern.split("/")[1]):
+            rows = sheet_rows(p)
+            h = next(i for i, r in enumerate(rows) if r and col in r)
+            k = rows[h].index(col)
+            out |= {r[k] for r in rows[h + 1:] if r and len(r) > k and r[k]}
+        return out
+
+    kdr4 = codes_in("kdr/КДР4_ЧГ_2024_*.xlsx", "Код ученика")
+    vpr5 = codes_in("vpr_individual/ВПР_2025_Математика_5кл_*.xlsx", "Код участника")
+    assert len(kdr4 & vpr5) >= 10
+
+
+# --- variations real files have ---------------------------------------------------------------------
+
+def test_variations_present(region_a):
+    ind = sorted((region_a / "vpr_individual").glob("*.xlsx"))
+    headers, tokens = set(), set()
+    for p in ind[:60]:
+        rows = sheet_rows(p)
+        h = header_index(rows, "ОО")
+        headers |= set(rows[h])
+        tokens |= {r[-1] for r in rows[h + 1:] if r and isinstance(r[-1], str)}
+    assert "ФИО" in headers and "Пол" in headers
+    assert {"X", "Х", "-", "—", "нет отметки"} <= tokens  # Latin X, Cyrillic Х, …
+
+    munis_with_files = {p.stem.rsplit("_", 1)[1] for p in ind}
+    assert "г. Назарово" in munis_with_files  # per municipality
+    assert any(m.startswith("edu") for m in munis_with_files)  # per school
+    assert not any("Норильск" in p.name or "Ачинский" in p.name for p in ind)
+    for feed in ("vpr_marks", "vpr_journal"):
+        assert any("Норильск" in str(r[0]) for r in sheet_rows(next((region_a / feed).glob("*.xlsx"))) if r)
+
+    csvs = sorted(region_a.rglob("*.csv"))
+    cp1251_only, bom = 0, 0
+    for p in csvs:
+        raw = p.read_bytes()
+        if raw.startswith(b"\xef\xbb\xbf"):
+            bom += 1
+            continue
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            cp1251_only += 1
+    assert cp1251_only and bom
+
+    gia_headers = set()
+    for p in (region_a / "gia").glob("*.csv"):
+        gia_headers |= set(read_csv(p)[0])
+    assert {"Фамилия", "Имя", "Отчество"} <= gia_headers
+
+    levels = set()
+    for p in (region_a / "kdr").glob("КДР4_ЧГ_2024_*.xlsx"):
+        rows = sheet_rows(p)
+        h = next(i for i, r in enumerate(rows) if r and "Уровень" in r)
+        levels |= {r[rows[h].index("Уровень")] for r in rows[h + 1:] if r}
+    assert {"недостаточный", "ниже базового"} & levels and len(levels) >= 4
+
+    perf_headers = set()
+    for p in (region_a / "performance").iterdir():
+        rows = read_csv(p) if p.suffix == ".csv" else [list(r) for r in sheet_rows(p)]
+        perf_headers |= set(rows[header_index_any(rows)])
+    assert {"Код ОО", "Логин ОО", "Обучающихся", "Количество обучающихся"} <= perf_headers
+
+    ind_titles = [sheet_rows(p)[0][0] for p in ind[:3]]
+    assert all(re.match(r"ВПР\s+(\d{4})\s+(.+?)\s+(\d+)\s*класс", t) for t in ind_titles)
+
+
+def test_task_headers_follow_the_contract_pattern(region_a):
+    p = sorted((region_a / "vpr_individual").glob("ВПР_*_Русский язык_5кл_*.xlsx"))[0]
+    rows = sheet_rows(p)
+    hdr = rows[header_index(rows, "ОО")]
+    tasks = [h for h in hdr if h and re.match(r"^(\d+(?:[.,]\d+)?(?:[КK]\d+)?)\s*\((\d+)\s*б\)$", h)]
+    assert len(tasks) >= 10 and any("К" in t for t in tasks)
+    assert hdr[-3:] == ("Первичный балл", "Отметка", "Отметка по журналу")
+
+
+def test_fast_sheet_writer_matches_plain_openpyxl(monkeypatch):
+    from ingestion.demo import writers
+
+    rows = [["ВПР 2024 Математика 5 класс"], [], [None, None, "Б", "В"],
+            ["ОО", "Код участника", "1 (1б)", "2 (2б)"], ["edu240117", "24-000017-0001", 1, 2],
+            [], ["edu240117 МБОУ СШ № 2 ", "a&b<c>", "12,5", "Х"]]
+    fast = writers.xlsx_bytes([("Индивидуальные результаты", rows)])
+    monkeypatch.setattr(writers, "FAST_SHEET_XML", False)
+    plain = writers.xlsx_bytes([("Индивидуальные результаты", rows)])
+    assert [list(r) for r in load_workbook(io.BytesIO(fast)).active.iter_rows(values_only=True)] == \
+        [list(r) for r in load_workbook(io.BytesIO(plain)).active.iter_rows(values_only=True)]
