@@ -37,7 +37,8 @@ def write_registry(run: Run) -> None:
         reorg.append([r.date, r.kind, b.reg_code, a.reg_code, r.name_before, r.name_after, r.login_before,
                       r.rcoi_before])
     run.add(FileSpec("registry", f"Реестр_ОО_{REGISTRY_DATE}.xlsx", "xlsx",
-                     [("Реестр ОО", rows), ("Реорганизации", reorg)], data_rows=len(rows) - 3))
+                     [("Реестр ОО", rows), ("Реорганизации", reorg)],
+                     data_rows=len(rows) - 3 + len(reorg) - 1))
 
 
 def passport_shares(run: Run) -> dict[tuple[int, int], list[float]]:

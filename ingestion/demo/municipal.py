@@ -143,13 +143,14 @@ def _olympiads(run, m, st, y, schools) -> None:
             data.append([f"{y - 1}-{y}", s.code_for_muni(y), subj, "школьный", part, win, pri])
             mpart = int(rng.binomial(win + pri, 0.7))
             if mpart:
-                mw = int(rng.binomial(mpart, 0.06 * math.exp(0.8 * eff)) if eff > -2 else 0)
+                mw = int(rng.binomial(mpart, min(0.9, 0.06 * math.exp(0.8 * eff))) if eff > -2 else 0)
                 mp = int(rng.binomial(mpart - mw, 0.2))
                 data.append([f"{y - 1}-{y}", s.code_for_muni(y), subj, "муниципальный", mpart, mw, mp])
                 rpart = int(rng.binomial(mw + mp, min(0.9, 0.3 * math.exp(1.2 * eff))))
                 if rpart:
+                    rw = int(rng.binomial(rpart, 0.05))  # winners and prize-winners never exceed participants
                     data.append([f"{y - 1}-{y}", s.code_for_muni(y), subj, "региональный", rpart,
-                                 int(rng.binomial(rpart, 0.05)), int(rng.binomial(rpart, 0.15))])
+                                 rw, int(rng.binomial(rpart - rw, 0.15))])
     spec = _add(run, "olympiads", f"ВсОШ_{y}_{m.name}", m, f"Всероссийская олимпиада школьников, {m.name}",
                 header, data)
     rows = spec.sheets[0][1] if spec.kind == "xlsx" else spec.rows
