@@ -49,7 +49,7 @@ class GiaLoader(FeedLoader):
         Column("passed_minimum", r"порог|^зачет|^преодол", "bool", required=False),
     )
     extra_columns = {"year": "smallint"}
-    partition = ("exam", "year", "subject_code", "school_id")
+    partition = ("exam", "year", "subject_code")  # РЦОИ extracts are regional
     unique = ("participant_id", "exam", "subject_code", "exam_date")
 
     def transform(self, frame, reject):

@@ -31,5 +31,5 @@ class ObjectivityMarkersLoader(FeedLoader):
             value=Column("marker", "", "int", minimum=0, maximum=1, label="Маркер"),
         ),
     )
-    partition = ("year", "school_id")
+    partition = ("year",)  # the federal list of a year
     unique = ("year", "school_code")

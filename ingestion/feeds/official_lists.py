@@ -47,5 +47,5 @@ class RiskProfilesLoader(FeedLoader):
         Column("factor_name", r"^фактор", required=False),
         Column("risk_level", r"^уровень", "choice", choices=RISK_LEVELS, nullable=False, label="Уровень риска"),
     )
-    partition = ("year", "school_id")
+    partition = ("year",)
     unique = ("year", "school_code", "factor_code")

@@ -22,5 +22,5 @@ class SocialPassportLoader(FeedLoader):
         percent("pct_no_higher_education", r"высшего образования", label="Доля из семей без высшего образования"),
         percent("pct_unemployed_parents", r"безработн", label="Доля из семей с безработными родителями"),
     )
-    partition = ("school_year", "school_id")
+    partition = ("school_year",)  # the regional passport of a school year
     unique = ("school_year", "school_code")

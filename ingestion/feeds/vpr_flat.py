@@ -23,7 +23,7 @@ class VprFlatMarksLoader(FeedLoader):
         count("n_participants", r"^кол-во участников", label="Кол-во участников"),
         *(percent(f"pct_{m}", rf"^{m}$", label=f"«{m}»") for m in (2, 3, 4, 5)),
     )
-    partition = ("year", "grade", "subject", "school_id")
+    partition = ("year", "grade", "subject")  # regional extracts
     unique = ("year", "grade", "subject", "school_code")
 
 
@@ -34,5 +34,5 @@ class VprFlatScoresLoader(FeedLoader):
     columns = (*COMMON, school(r"^логин", "Логин"),
                count("n_participants", r"^кол-во участников", label="Кол-во участников"))
     wide = (score_distribution("vpr_flat_score_points"),)
-    partition = ("year", "grade", "subject", "school_id")
+    partition = ("year", "grade", "subject")  # regional extracts
     unique = ("year", "grade", "subject", "school_code")

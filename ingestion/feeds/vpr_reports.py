@@ -35,7 +35,8 @@ def classify_org(names: pd.Series) -> pd.DataFrame:
 class FisOkoReportLoader(FeedLoader):
     extra_columns = {"year": "smallint", "subject": "text", "grade": "smallint", "org_level": "text",
                      "org_key": "text", "school_code": "text"}
-    partition = ("year", "subject", "grade", "org_key")
+    # An «Аналитика» export covers the whole region for one test: a corrected export replaces it whole.
+    partition = ("year", "subject", "grade")
     unique = ("org_key",)
 
     @classmethod
@@ -85,7 +86,6 @@ class VprJournalLoader(FisOkoReportLoader):
         count("n_participants", r"^кол-во участников", label="Кол-во участников"),
         percent("pct", r"^%$", label="%"),
     )
-    partition = ("year", "subject", "grade", "org_key")
     unique = ("org_key", "comparison_group")
 
     def preamble(self, path, rows, layout):
