@@ -53,3 +53,14 @@ def test_booleans_and_choices():
     level, bad = values.parse_choice(pd.Series(["Ниже базового", "повышенный", "высший"]),
                                      {"ниже базового": "L0", "повышенный": "L3"})
     assert level.tolist()[:2] == ["L0", "L3"] and bad.tolist() == [False, False, True]
+
+
+def test_delimiter_is_the_one_giving_consistent_rows():
+    from ingestion.core.sources import detect_delimiter
+
+    semicolons = "План-отчёт, г. Норильск\nДата;Уровень;ОО-участники\n01.10.2024;региональный;24R1, 24R2, 24R3\n" \
+                 "02.10.2024;школьный;24R4, 24R5\n"
+    assert detect_delimiter(semicolons) == ";"
+    commas = "Год,Класс,Предмет,Логин,2,3\n2024,5,Математика,edu240001,\"12,5\",\"40,0\"\n2024,5,Русский,edu2,1,2\n"
+    assert detect_delimiter(commas) == ","
+    assert detect_delimiter("a\tb\tc\n1\t2\t3\n4\t5\t6\n") == "\t"

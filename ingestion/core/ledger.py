@@ -76,6 +76,11 @@ create table if not exists raw.school_keys (
     load_id bigint not null
 );
 
+-- 0.1 kept one ledger row per checksum; now one per checksum and file name.
+alter table raw.file_ledger drop constraint if exists file_ledger_feed_sha256_key;
+create unique index if not exists file_ledger_feed_sha256_file_name_key
+    on raw.file_ledger (feed, sha256, file_name);
+
 comment on table raw.file_ledger is 'Журнал поступивших файлов: контрольная сумма, размер, время поступления';
 comment on table raw.load_ledger is 'Журнал загрузок: прочитано, загружено и отложено строк по каждой загрузке файла';
 comment on table raw.quarantine is 'Отложенные (карантинные) строки с кодом причины и сообщением на русском языке';
