@@ -64,3 +64,5 @@ def test_delimiter_is_the_one_giving_consistent_rows():
     commas = "Год,Класс,Предмет,Логин,2,3\n2024,5,Математика,edu240001,\"12,5\",\"40,0\"\n2024,5,Русский,edu2,1,2\n"
     assert detect_delimiter(commas) == ","
     assert detect_delimiter("a\tb\tc\n1\t2\t3\n4\t5\t6\n") == "\t"
+    # a header-only report: the title's comma must not win over the header's semicolons
+    assert detect_delimiter("Программы повышения качества, г. Назарово\nГод;Код ОО;Программа разработана\n") == ";"

@@ -88,14 +88,14 @@ def detect_encoding(sample: bytes) -> str:
         return "cp1251"
 
 
-def detect_delimiter(text_sample: str) -> str:
+def detect_delimiter(text_sample: str, truncated: bool = False) -> str:
     """The separator that splits the sample's lines into the most rows of one consistent width.
 
     Counting characters is not enough: a `;` file may have commas inside quoted lists of school codes.
     """
     lines = [line for line in text_sample.splitlines() if line.strip()][:50]
-    if len(lines) > 1:
-        lines = lines[:-1]  # the sample may cut the last line short
+    if truncated and len(lines) > 1:
+        lines = lines[:-1]  # the sample cut the last line short
     best, best_score = ";", (0, 0)
     for delimiter in (";", "\t", ","):
         widths = Counter(len(record) for record in csv.reader(lines, delimiter=delimiter))
@@ -112,7 +112,7 @@ def _csv_rows(path: Path) -> Iterator[Row]:
     if b"\x00" in sample:
         raise FileFormatError(path, "файл не является текстовым CSV (содержит двоичные данные)")
     encoding = detect_encoding(sample)
-    delimiter = detect_delimiter(sample.decode(encoding, errors="replace"))
+    delimiter = detect_delimiter(sample.decode(encoding, errors="replace"), truncated=len(sample) == 65536)
     with path.open("r", encoding=encoding, newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         try:
