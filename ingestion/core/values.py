@@ -44,14 +44,21 @@ def _numeric(text: pd.Series) -> pd.Series:
 
 
 def parse_decimal(raw: pd.Series, minimum: float | None = None, maximum: float | None = None):
-    text = as_text(raw)
-    value = _numeric(text)
-    bad = text.notna() & value.isna()
+    # Fast path in C for cells that already are numbers (workbooks) or plain numeric strings; only the
+    # rest (decimal commas, missing-value tokens, garbage) goes through the text path.
+    value = pd.to_numeric(raw, errors="coerce").astype("float64")
+    bad = pd.Series(False, index=raw.index)
+    rest = value.isna() & raw.notna()
+    if rest.any():
+        text = as_text(raw[rest])
+        parsed = _numeric(text).astype("float64")
+        value[rest] = parsed
+        bad[rest] = (text.notna() & parsed.isna()).fillna(False).astype(bool)
     if minimum is not None:
         bad |= value < minimum
     if maximum is not None:
         bad |= value > maximum
-    return value.where(~bad).astype("Float64"), bad.fillna(False).astype(bool)
+    return value.where(~bad).astype("Float64"), bad
 
 
 def parse_int(raw: pd.Series, minimum: float | None = None, maximum: float | None = None):
