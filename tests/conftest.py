@@ -21,8 +21,17 @@ def _with_database(url: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url() -> str:
-    return warehouse_url()
+def server_url():
+    """The configured server, or the embedded one (stopped afterwards if the tests started it)."""
+    if os.environ.get("EDU_WAREHOUSE_URL"):
+        yield warehouse_url()
+        return
+    from warehouse import embedded
+
+    was_running = embedded.running_pid() is not None
+    yield embedded.start()
+    if not was_running:
+        embedded.stop()
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from collections.abc import Iterator
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from ingestion.core.ledger import file_checksum
+from ingestion.core.sources import detect_encoding, open_sheets
 from ingestion.feeds import LOADERS, REGISTRY_LOADERS
 from ingestion.run import files_for, load_all, load_feed
 from tests.conftest import TEST_KEY
@@ -153,3 +156,82 @@ def test_killed_load_leaves_no_rows_of_its_batch(loader, conn, db_url, demo_land
     assert count(conn, "quarantine") == 0
     result = loader(conn, TEST_KEY).load(path)
     assert result.status == "loaded" and result.rows_loaded > 0
+
+
+PARTICIPANT_CODE = re.compile(r"\b24-\d{6}-\d{4}\b|\bT-\d{6}\b")
+PATRONYMIC = re.compile(r"\b[А-ЯЁ][а-яё]+(?:вич|вна|ична)\b")
+
+
+def file_cells(landing) -> Iterator[str]:
+    for path in landing.rglob("*"):
+        if path.suffix == ".csv":
+            raw = path.read_bytes()
+            yield raw.decode(detect_encoding(raw[:65536]))
+        elif path.suffix == ".xlsx":
+            for sheet in open_sheets(path):
+                for _, cells in sheet.rows:
+                    yield " ".join(str(c) for c in cells if c not in (None, ""))
+
+
+def test_names_and_raw_codes_never_reach_the_database(demo_db, demo_landing):
+    conn, _ = demo_db
+    # the demo files do carry names and raw codes…
+    in_files = {"codes": set(), "names": set()}
+    for text in file_cells(demo_landing):
+        in_files["codes"].update(PARTICIPANT_CODE.findall(text))
+        in_files["names"].update(PATRONYMIC.findall(text))
+    assert len(in_files["codes"]) > 1000 and len(in_files["names"]) > 20
+    # …and none of them is anywhere in the warehouse, quarantine and ledgers included
+    tables = [t for (t,) in conn.execute(
+        "select table_name from information_schema.tables where table_schema = 'raw' order by 1")]
+    found = {"codes": set(), "names": set()}
+    for table in tables:
+        with conn.cursor().copy(sql.SQL("copy raw.{} to stdout").format(sql.Identifier(table))) as copy:
+            text = b"".join(bytes(block) for block in copy).decode()
+        found["codes"].update(PARTICIPANT_CODE.findall(text))
+        found["names"].update(PATRONYMIC.findall(text))
+    assert found == {"codes": set(), "names": set()}
+    hashed = [h for (h,) in conn.execute("select participant_id from raw.vpr_results union all "
+                                         "select teacher_id from raw.teachers")]
+    assert hashed and all(re.fullmatch(r"[0-9a-f]{32}", h) for h in hashed)
+
+
+def header_offset(rows: list[tuple]) -> int:
+    """Rows above the header: the first of the widest rows among the first fifteen."""
+    filled = [sum(c not in (None, "") for c in cells) for cells in rows[:15]]
+    return filled.index(max(filled))
+
+
+VARIANTS = {
+    "name columns (ФИО / Фамилия)": lambda path, rows: any(
+        str(c).strip() in ("ФИО", "Фамилия") for cells in rows[:12] for c in cells),
+    "Cyrillic Х for missing": lambda path, rows: any(c == "Х" for cells in rows for c in cells),
+    "Latin X for missing": lambda path, rows: any(c == "X" for cells in rows for c in cells),
+    "decimal commas": lambda path, rows: any(isinstance(c, str) and re.fullmatch(r"\d+,\d+", c)
+                                             for cells in rows for c in cells),
+    "cp1251 CSV": lambda path, rows: path.suffix == ".csv" and detect_encoding(path.read_bytes()[:65536]) == "cp1251",
+    "UTF-8 CSV with BOM": lambda path, rows: path.suffix == ".csv" and path.read_bytes()[:3] == b"\xef\xbb\xbf",
+    "header on the first row": lambda path, rows: header_offset(rows) == 0,
+    "header below title rows": lambda path, rows: header_offset(rows) >= 2,
+    "blank rows inside the data": lambda path, rows: any(
+        all(c in (None, "") for c in cells) for cells in rows[header_offset(rows) + 1:-1]),
+}
+
+
+def test_layout_variants_occur_and_load(demo_db, demo_landing):
+    conn, _ = demo_db
+    loaded = {sha: rows for sha, rows in conn.execute(
+        "select f.sha256, sum(l.rows_loaded) from raw.load_ledger l join raw.file_ledger f using (file_id) "
+        "where l.status = 'loaded' group by 1")}
+    seen: dict[str, set[str]] = {name: set() for name in VARIANTS}
+    for path in sorted(demo_landing.glob("*/*.*")):
+        if path.parent.name == "_truth":
+            continue
+        rows = [cells for sheet in open_sheets(path) for _, cells in sheet.rows]
+        sha, _ = file_checksum(path)
+        for name, present in VARIANTS.items():
+            if present(path, rows) and loaded.get(sha, 0) > 0:
+                seen[name].add(path.parent.name)
+    assert {name: bool(feeds) for name, feeds in seen.items()} == dict.fromkeys(VARIANTS, True)
+    assert {"vpr_individual", "teachers", "kdr", "gia"} <= seen["name columns (ФИО / Фамилия)"]
+    assert "vpr_individual" in seen["Cyrillic Х for missing"] & seen["Latin X for missing"]

@@ -91,7 +91,7 @@ def _choose_port() -> int:
     return port
 
 
-def _running_pid() -> int | None:
+def running_pid() -> int | None:
     pid_file = PGDATA / "postmaster.pid"
     if not pid_file.exists():
         return None
@@ -123,7 +123,7 @@ def start() -> str:
         _run([str(bin_dir / "initdb"), "-D", str(PGDATA), "-U", SUPERUSER, "--auth=trust",
               "--encoding=UTF8", "--no-locale"])
     port = _choose_port()
-    if _running_pid() is None:
+    if running_pid() is None:
         LOG_FILE.touch()
         _chown(LOG_FILE)
         options = f"-h 127.0.0.1 -p {port} -k {SOCKET_DIR} -c max_connections=100 -c fsync=on"
@@ -156,7 +156,7 @@ def _ensure_database(bin_dir: Path, port: int) -> None:
 
 
 def stop() -> None:
-    if _running_pid() is None:
+    if running_pid() is None:
         return
     _run([str(_bin_dir() / "pg_ctl"), "-D", str(PGDATA), "-m", "fast", "-w", "stop"])
 
@@ -171,7 +171,7 @@ def main(argv: list[str]) -> int:
     elif command == "url":
         print(url())
     elif command == "status":
-        pid = _running_pid()
+        pid = running_pid()
         print(f"работает (pid {pid}), {url()}" if pid else "остановлен")
     else:
         print("использование: python -m warehouse.embedded start|stop|status|url", file=sys.stderr)
