@@ -49,7 +49,8 @@ def files_for(loader: type[FeedLoader], landing: Path) -> list[Path]:
 
 def load_feed(conn: psycopg.Connection, loader: type[FeedLoader], landing: Path,
               key: bytes | None = None) -> list[LoadResult]:
-    instance = loader(conn, key or pseudonym_key())
+    # Originals are kept beside the landing folder: data/landing -> data/archive.
+    instance = loader(conn, key or pseudonym_key(), archive_dir=landing.parent / "archive")
     results = []
     for path in files_for(loader, landing):
         result = instance.load(path)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ingestion.core.ledger import file_checksum
 from ingestion.feeds.registry import ReorganisationLoader, SchoolRegistryLoader
 from ingestion.feeds.vpr_individual import VprIndividualLoader
 from tests.builders import registry_file, vpr_pupil, vpr_rows, write_xlsx
@@ -164,3 +165,12 @@ def test_killed_load_leaves_no_rows(landing, conn, db_url, tmp_path):
     statuses = [s for (s,) in conn.execute("select status from raw.load_ledger where feed = 'vpr_individual' "
                                            "order by load_id")]
     assert statuses == ["interrupted", "loaded"]
+
+
+def test_original_file_is_archived_under_its_checksum(landing, conn, tmp_path):
+    path = vpr_file(landing, "v.xlsx", PUPILS[:2])
+    VprIndividualLoader(conn, TEST_KEY, archive_dir=tmp_path / "archive").load(path)
+    sha, size, kept = conn.execute("select sha256, size_bytes, archive_path from raw.file_ledger "
+                                   "where feed = 'vpr_individual'").fetchone()
+    path.unlink()  # the landing copy may be cleaned up; the archive keeps the bytes
+    assert Path(kept).name == f"{sha}.xlsx" and file_checksum(Path(kept)) == (sha, size)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,6 +77,7 @@ create table if not exists raw.school_keys (
     load_id bigint not null
 );
 
+alter table raw.file_ledger add column if not exists archive_path text;
 -- 0.1 kept one ledger row per checksum; now one per checksum and file name.
 alter table raw.file_ledger drop constraint if exists file_ledger_feed_sha256_key;
 create unique index if not exists file_ledger_feed_sha256_file_name_key
@@ -117,17 +119,33 @@ class FileRecord:
     already_loaded: bool
 
 
-def register_file(conn: psycopg.Connection, feed: str, path: Path) -> FileRecord:
+def archive(path: Path, archive_dir: Path, feed: str, sha256: str) -> Path:
+    """Keep the original file, content-addressed, so a load can be traced back to the exact bytes."""
+    target = archive_dir / feed / f"{sha256}{path.suffix.lower()}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        try:
+            os.link(path, partial)  # same file system: no second copy on disk
+        except OSError:
+            shutil.copy2(path, partial)
+        partial.replace(target)
+    return target
+
+
+def register_file(conn: psycopg.Connection, feed: str, path: Path, archive_dir: Path | None = None) -> FileRecord:
     sha256, size = file_checksum(path)
     arrived = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    kept = archive(path, archive_dir, feed, sha256) if archive_dir is not None else None
     row = conn.execute(
         """
-        insert into raw.file_ledger (feed, file_name, file_path, sha256, size_bytes, arrived_at)
-        values (%s, %s, %s, %s, %s, %s)
-        on conflict (feed, sha256, file_name) do update set feed = excluded.feed
+        insert into raw.file_ledger (feed, file_name, file_path, sha256, size_bytes, arrived_at, archive_path)
+        values (%s, %s, %s, %s, %s, %s, %s)
+        on conflict (feed, sha256, file_name) do update set archive_path = coalesce(excluded.archive_path,
+                                                                                   raw.file_ledger.archive_path)
         returning file_id
         """,
-        (feed, path.name, str(path), sha256, size, arrived),
+        (feed, path.name, str(path), sha256, size, arrived, str(kept) if kept else None),
     ).fetchone()
     file_id = row[0]
     # The same content under any name counts as the same file (e.g. two identical empty reports).

@@ -84,8 +84,9 @@ class FeedLoader:
     folder: ClassVar[str | None] = None
 
     def __init__(self, conn: psycopg.Connection, key: bytes, *, chunk_rows: int = 20000,
-                 on_chunk: Callable[[int], None] | None = None):
+                 on_chunk: Callable[[int], None] | None = None, archive_dir: Path | None = None):
         self.conn = conn
+        self.archive_dir = archive_dir  # where original files are kept; None keeps them only in landing
         self.pseudonymiser = Pseudonymiser(key)
         self.chunk_rows = chunk_rows
         self.on_chunk = on_chunk  # called after each chunk is copied (used to test interrupted loads)
@@ -129,7 +130,7 @@ class FeedLoader:
         path = Path(path)
         ledger.mark_interrupted(self.conn)
         with self.conn.transaction():
-            record = ledger.register_file(self.conn, self.feed, path)
+            record = ledger.register_file(self.conn, self.feed, path, self.archive_dir)
             if record.already_loaded:
                 return LoadResult(self.feed, path.name, "skipped",
                                   message="файл с той же контрольной суммой уже загружен")
@@ -397,23 +398,32 @@ class FeedLoader:
 
     # ----------------------------------------------------------------- partitions
     def _replace_partitions(self, load_id: int) -> int:
+        """Delete the rows of earlier loads in the partitions this load covers; return how many."""
         table = sql.Identifier(self.table)
+        self.conn.execute("create temp table doomed (load_id bigint, source_row integer) on commit drop")
+        delete = sql.SQL("with d as (delete from raw.{} t where t.load_id <> %s{} returning t.load_id, t.source_row) "
+                         "insert into doomed select * from d")
         if self.partition:
-            cols = sql.SQL(", ").join(sql.Identifier(c) for c in self.partition)
-            target = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in self.partition)
-            condition = sql.SQL("({}) in (select distinct {} from raw.{} where load_id = %(load)s)").format(
-                target, cols, table)
+            columns = sql.SQL(", ").join(sql.Identifier(c) for c in self.partition)
+            partitions = self.conn.execute(sql.SQL("select distinct {} from raw.{} where load_id = %s").format(
+                columns, table), (load_id,)).fetchall()
+            # One statement per partition: each is an index lookup, where a join over all of them would
+            # make the planner scan the whole table on every load.
+            condition = sql.SQL("").join(sql.SQL(" and t.{} = %s").format(sql.Identifier(c)) for c in self.partition)
+            with self.conn.cursor() as cur:
+                cur.executemany(delete.format(table, condition), [(load_id, *p) for p in partitions])
         else:
-            condition = sql.SQL("true")
-        self.conn.execute(sql.SQL(
-            "create temp table doomed on commit drop as with d as ("
-            "delete from raw.{} t where t.load_id <> %(load)s and {} returning t.load_id, t.source_row) "
-            "select * from d").format(table, condition), {"load": load_id})
+            self.conn.execute(delete.format(table, sql.SQL("")), (load_id,))
+        replaced = self.conn.execute("select count(*) from doomed").fetchone()[0]
+        if replaced == 0:
+            self.conn.execute("drop table doomed")
+            return 0
+        # Without statistics the planner guesses a temp table's size and may scan the whole child table.
+        self.conn.execute("analyze doomed")
         for child in self.child_tables():
             self.conn.execute(sql.SQL(
                 "delete from raw.{} c using doomed d where c.load_id = d.load_id and c.source_row = d.source_row"
             ).format(sql.Identifier(child)))
-        replaced = self.conn.execute("select count(*) from doomed").fetchone()[0]
         # Earlier loads with nothing left are marked replaced by this one.
         self.conn.execute(sql.SQL(
             "update raw.load_ledger l set status = 'replaced', superseded_by = %(load)s "

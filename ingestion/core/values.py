@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import numpy as np
 import pandas as pd
 
 MISSING_TOKENS = frozenset({"", "x", "х", "-", "—", "–", "нет отметки", "н/д", "nan", "none", "null"})
@@ -43,29 +44,41 @@ def _numeric(text: pd.Series) -> pd.Series:
     return pd.to_numeric(cleaned, errors="coerce")
 
 
-def parse_decimal(raw: pd.Series, minimum: float | None = None, maximum: float | None = None):
-    # Fast path in C for cells that already are numbers (workbooks) or plain numeric strings; only the
-    # rest (decimal commas, missing-value tokens, garbage) goes through the text path.
-    value = pd.to_numeric(raw, errors="coerce").astype("float64")
-    bad = pd.Series(False, index=raw.index)
-    rest = value.isna() & raw.notna()
+def _to_float(raw: pd.Series, minimum: float | None, maximum: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Cells as float64 (NaN for missing) and a mask of cells that are not numbers or out of range.
+
+    Cells that already are numbers (workbooks) or plain numeric strings convert in C; only the rest
+    (decimal commas, missing-value tokens, garbage) goes through the text path.
+    """
+    value = pd.to_numeric(raw.to_numpy(dtype=object), errors="coerce").astype("float64")
+    bad = np.zeros(len(value), dtype=bool)
+    rest = np.isnan(value) & raw.notna().to_numpy()
     if rest.any():
         text = as_text(raw[rest])
-        parsed = _numeric(text).astype("float64")
+        parsed = _numeric(text).astype("float64").to_numpy()
         value[rest] = parsed
-        bad[rest] = (text.notna() & parsed.isna()).fillna(False).astype(bool)
-    if minimum is not None:
-        bad |= value < minimum
-    if maximum is not None:
-        bad |= value > maximum
-    return value.where(~bad).astype("Float64"), bad
+        bad[rest] = (text.notna().to_numpy() & np.isnan(parsed))
+    with np.errstate(invalid="ignore"):
+        if minimum is not None:
+            bad |= value < minimum
+        if maximum is not None:
+            bad |= value > maximum
+    value[bad] = np.nan
+    return value, bad
+
+
+def parse_decimal(raw: pd.Series, minimum: float | None = None, maximum: float | None = None):
+    value, bad = _to_float(raw, minimum, maximum)
+    return pd.Series(pd.array(value, dtype="Float64"), index=raw.index), pd.Series(bad, index=raw.index)
 
 
 def parse_int(raw: pd.Series, minimum: float | None = None, maximum: float | None = None):
-    value, bad = parse_decimal(raw, minimum, maximum)
-    fractional = value.notna() & (value != value.round())
-    bad = bad | fractional.fillna(False).astype(bool)
-    return value.where(~bad).round().astype("Int64"), bad
+    value, bad = _to_float(raw, minimum, maximum)
+    with np.errstate(invalid="ignore"):
+        fractional = ~np.isnan(value) & (value != np.round(value))
+    bad |= fractional
+    value[fractional] = np.nan
+    return pd.Series(pd.array(value, dtype="Float64").astype("Int64"), index=raw.index), pd.Series(bad, index=raw.index)
 
 
 def parse_bool(raw: pd.Series):
