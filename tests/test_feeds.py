@@ -16,7 +16,7 @@ from ingestion.core.sources import detect_encoding, open_sheets
 from ingestion.feeds import LOADERS, REGISTRY_LOADERS
 from ingestion.run import files_for, load_all, load_feed
 from tests.conftest import TEST_KEY
-from tests.filetools import without_row
+from tests.filetools import with_cell, without_row
 from tests.test_loader_core import kill_mid_load
 
 FEEDS = [loader for loader in LOADERS if loader not in REGISTRY_LOADERS]
@@ -235,3 +235,43 @@ def test_layout_variants_occur_and_load(demo_db, demo_landing):
     assert {name: bool(feeds) for name, feeds in seen.items()} == dict.fromkeys(VARIANTS, True)
     assert {"vpr_individual", "teachers", "kdr", "gia"} <= seen["name columns (ФИО / Фамилия)"]
     assert "vpr_individual" in seen["Cyrillic Х for missing"] & seen["Latin X for missing"]
+
+
+TYPED = ("int", "decimal", "date", "school_year", "choice", "bool")
+
+
+@pytest.mark.parametrize("loader", FEEDS, ids=lambda loader: loader.feed)
+def test_a_bad_value_quarantines_its_row_and_the_others_load(loader, conn, demo_landing, tmp_path):
+    load_registry(conn, demo_landing)
+    original = max(files_for(loader, demo_landing), key=lambda p: p.stat().st_size)
+    instance = loader(conn, TEST_KEY)
+    sheet = next(open_sheets(original, loader.sheet))
+    rows = list(sheet.rows)
+    layout = instance._find_layout(original, iter(rows))
+    column = next(c for c in loader.columns if c.kind in TYPED and c.name in layout.fixed)
+    index = layout.fixed[column.name]
+    clean = instance.load(original)
+    # the last loaded row with a value in that column
+    row = conn.execute(sql.SQL("select max(source_row) from raw.{} where load_id = %s and {} is not null").format(
+        sql.Identifier(loader.table), sql.Identifier(column.name)), (clean.load_id,)).fetchone()[0]
+    spoiled = with_cell(original, tmp_path / "spoiled" / original.name, row, index, "??", loader.sheet)
+    result = instance.load(spoiled)
+    assert result.status == "loaded"
+    assert result.rows_read == clean.rows_read
+    assert (result.rows_loaded, result.rows_quarantined) == (clean.rows_loaded - 1, clean.rows_quarantined + 1)
+    reason, message = conn.execute("select reason_code, message from raw.quarantine where load_id = %s "
+                                   "and source_row = %s", (result.load_id, row)).fetchone()
+    assert reason == "invalid_value"
+    assert f"Файл «{original.name}», строка {row}: " in message and "«??»" in message
+    assert layout.labels[column.name] in message
+
+
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda loader: loader.feed)
+def test_an_unreadable_file_fails_with_a_russian_message(loader, conn, tmp_path):
+    path = tmp_path / (loader.folder or loader.feed) / "испорченный.xlsx"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"PK\x03\x04 not really a workbook")
+    result = loader(conn, TEST_KEY).load(path)
+    assert result.status == "failed"
+    assert result.message.startswith("Файл «испорченный.xlsx»: файл не удалось открыть как книгу Excel")
+    assert conn.execute(sql.SQL("select count(*) from raw.{}").format(sql.Identifier(loader.table))).fetchone()[0] == 0
