@@ -174,3 +174,51 @@ def test_original_file_is_archived_under_its_checksum(landing, conn, tmp_path):
                                    "where feed = 'vpr_individual'").fetchone()
     path.unlink()  # the landing copy may be cleaned up; the archive keeps the bytes
     assert Path(kept).name == f"{sha}.xlsx" and file_checksum(Path(kept)) == (sha, size)
+
+
+def test_a_key_repeated_in_one_chunk_is_quarantined(landing, conn):
+    twice = [*PUPILS[:2], vpr_pupil("edu240001", "P-0001", (0, 0, 0), 2)]
+    result = VprIndividualLoader(conn, TEST_KEY).load(vpr_file(landing, "v.xlsx", twice))
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 1)
+    assert conn.execute("select reason_code from raw.quarantine").fetchone()[0] == "duplicate_row"
+    assert conn.execute("select mark from raw.vpr_results where participant_id = "
+                        "(select participant_id from raw.vpr_results order by source_row limit 1)").fetchall() == [(5,)]
+
+
+def test_a_registry_of_bad_rows_does_not_replace_the_good_one(landing, conn):
+    keys_before = conn.execute("select count(*) from raw.school_keys").fetchone()[0]
+    header = ["Код ОО (регистр)", "Логин ФИС ОКО", "Код РЦОИ", "Полное наименование", "Муниципалитет", "Тип ОО"]
+    bad = write_xlsx(landing / "registry" / "Реестр_новый.xlsx",
+                     {"Реестр ОО": [header, ["24R00009", "edu240009", "240009", "МБОУ СШ № 9", None, "СОШ"]]})
+    result = SchoolRegistryLoader(conn, TEST_KEY).load(bad)
+    assert result.status == "failed" and "прежние данные сохранены" in result.message
+    assert conn.execute("select count(*) from raw.school_registry").fetchone()[0] == 3
+    assert conn.execute("select count(*) from raw.school_keys").fetchone()[0] == keys_before
+
+
+def test_a_workbook_with_the_table_on_two_sheets_is_refused(landing, conn):
+    rows = vpr_rows(PUPILS[:2])
+    path = write_xlsx(landing / "vpr_individual" / "two.xlsx",
+                      {"Индивидуальные результаты 5А": rows, "Индивидуальные результаты 5Б": rows})
+    result = VprIndividualLoader(conn, TEST_KEY).load(path)
+    assert result.status == "failed" and "5А, Индивидуальные результаты 5Б" in result.message
+    assert conn.execute("select count(*) from raw.vpr_results").fetchone()[0] == 0
+
+
+def test_messages_and_row_copies_never_repeat_a_misplaced_name(landing, conn):
+    misplaced = vpr_pupil("edu240001", "P-0009", (1, 1, 1), 3)
+    misplaced[12] = "Петров Пётр Петрович"  # a name typed into «Отметка»
+    coded = vpr_pupil("edu240001", "P-0010", (1, 1, 1), 3)
+    coded[12] = "24-000123-0456"  # a participant code typed into «Отметка»
+    VprIndividualLoader(conn, TEST_KEY).load(vpr_file(landing, "v.xlsx", [misplaced, coded, PUPILS[0]]))
+    stored = " ".join(str(r) for r in conn.execute("select message, row_data::text from raw.quarantine"))
+    assert "Петров" not in stored and "24-000123-0456" not in stored
+    assert stored.count("скрыто") == 2 and "«Отметка»" in stored
+
+
+def test_a_load_killed_while_replacing_keeps_the_old_rows(landing, conn, db_url, tmp_path):
+    first = VprIndividualLoader(conn, TEST_KEY).load(vpr_file(landing, "v.xlsx", PUPILS[:4]))
+    corrected = vpr_file(landing, "v2.xlsx", [*PUPILS[:3], vpr_pupil("edu249999", "P-0004", (1, 0, 0), 2)])
+    kill_mid_load("vpr_individual", corrected, db_url, tmp_path)
+    rows = conn.execute("select load_id, mark from raw.vpr_results order by source_row").fetchall()
+    assert rows == [(first.load_id, m) for m in (5, 3, 4, 3)]

@@ -47,9 +47,12 @@ def test_dates_from_text_and_excel():
 
 
 def test_booleans_and_choices():
-    parsed, bad = values.parse_bool(pd.Series(["да", "Нет", "1", "+", "может быть"]))
+    parsed, bad = values.parse_bool(pd.Series(["да", "Нет", "1", "+", "может быть", "-", 0.0, "", None, "X"],
+                                              dtype="object"))
     assert parsed.tolist()[:4] == [True, False, True, True]
-    assert bad.tolist() == [False, False, False, False, True]
+    assert parsed.tolist()[5:7] == [False, False]  # «-» is «нет» in a yes/no column, not a missing value
+    assert parsed.iloc[7:].isna().all()
+    assert bad.tolist() == [False, False, False, False, True, False, False, False, False, False]
     level, bad = values.parse_choice(pd.Series(["Ниже базового", "повышенный", "высший"]),
                                      {"ниже базового": "L0", "повышенный": "L3"})
     assert level.tolist()[:2] == ["L0", "L3"] and bad.tolist() == [False, False, True]

@@ -24,8 +24,9 @@ PG_TYPES = {
     "teacher": "text",  # keyed hash of a teacher id
 }
 
-# Headers that carry personal names: never read into memory beyond the header row.
-NAME_HEADER = re.compile(r"^\s*(ф\.?\s*и\.?\s*о\.?|фамилия|имя|отчество)(\s|,|$)", re.IGNORECASE)
+# Headers that carry personal names (ФИО, «ФИО участника», «Ф.И.О.», Фамилия, Имя, Отчество): their cells are
+# never read past the header row.
+NAME_HEADER = re.compile(r"ф\.?\s*и\.?\s*о(?![а-яёa-z])|фамили|отчеств|(^|\W)имя(\W|$)", re.IGNORECASE)
 
 
 def fold(text: str) -> str:
@@ -44,10 +45,15 @@ class Column:
     maximum: float | None = None
     choices: dict[str, str] | None = None
     label: str = ""  # Russian name used in messages (defaults to the header found)
+    public: bool = False  # text that is never personal (school and municipality names, subjects): kept as read
 
     @property
     def pg_type(self) -> str:
         return PG_TYPES[self.kind]
+
+    @property
+    def is_public(self) -> bool:
+        return self.public or self.kind == "school"
 
     @property
     def personal(self) -> bool:

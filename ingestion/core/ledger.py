@@ -12,6 +12,8 @@ from pathlib import Path
 
 import psycopg
 
+from ingestion.core.errors import LoadError
+
 # Reason codes of quarantined rows, with the Russian text analysts read.
 REASONS = {
     "invalid_value": "значение не соответствует типу или допустимому диапазону",
@@ -120,15 +122,18 @@ class FileRecord:
 
 
 def archive(path: Path, archive_dir: Path, feed: str, sha256: str) -> Path:
-    """Keep the original file, content-addressed, so a load can be traced back to the exact bytes."""
+    """Keep the original file, content-addressed, so a load can be traced back to the exact bytes.
+
+    A copy, not a hard link: a landing file overwritten in place must not change the archive.
+    """
     target = archive_dir / feed / f"{sha256}{path.suffix.lower()}"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial")
-        try:
-            os.link(path, partial)  # same file system: no second copy on disk
-        except OSError:
-            shutil.copy2(path, partial)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+        shutil.copyfile(path, partial)
+        if file_checksum(partial)[0] != sha256:
+            partial.unlink()
+            raise LoadError(path, "файл изменился во время чтения: загрузите его ещё раз, когда запись закончится")
         partial.replace(target)
     return target
 

@@ -27,6 +27,7 @@ from ingestion.core import ledger
 from ingestion.core.columns import NAME_HEADER, Column, WideColumns, fold
 from ingestion.core.errors import LayoutError, LoadError
 from ingestion.core.pseudonym import Pseudonymiser
+from ingestion.core.redact import displayable, shown
 from ingestion.core.schools import SchoolResolver
 from ingestion.core.sources import Row, is_blank, open_sheets
 from ingestion.core.values import normalise_text
@@ -129,37 +130,48 @@ class FeedLoader:
     def load(self, path: Path) -> LoadResult:
         path = Path(path)
         ledger.mark_interrupted(self.conn)
-        with self.conn.transaction():
-            record = ledger.register_file(self.conn, self.feed, path, self.archive_dir)
-            if record.already_loaded:
-                return LoadResult(self.feed, path.name, "skipped",
-                                  message="файл с той же контрольной суммой уже загружен")
-            load_id = ledger.start_load(self.conn, record.file_id, self.feed)
-        result = LoadResult(self.feed, path.name, "loaded", load_id=load_id)
+        # One load per feed at a time (held until the end of this load): the "already loaded" check and the
+        # partition replacement then cannot interleave with another run's.
+        self.conn.execute("select pg_advisory_lock(%s, hashtext(%s))", (ledger.ADVISORY_NAMESPACE, self.feed))
         try:
             with self.conn.transaction():
-                # Held until the connection closes: a live lock tells other runs this load is not stale.
+                record = ledger.register_file(self.conn, self.feed, path, self.archive_dir)
+                if record.already_loaded:
+                    return LoadResult(self.feed, path.name, "skipped",
+                                      message="файл с той же контрольной суммой уже загружен")
+                load_id = ledger.start_load(self.conn, record.file_id, self.feed)
+                # Held until this load ends: a live lock tells other runs the 'running' load is not stale.
                 self.conn.execute("select pg_advisory_lock(%s, %s)", (ledger.ADVISORY_NAMESPACE, load_id))
-                # One load per feed at a time, so partition replacement cannot interleave.
-                self.conn.execute("select pg_advisory_xact_lock(%s, hashtext(%s))",
-                                  (ledger.ADVISORY_NAMESPACE, self.feed))
-                self.resolver = SchoolResolver.from_database(self.conn) if self.resolves_schools else None
-                self._copy_file(path, load_id, result)
-                result.rows_replaced = self._replace_partitions(load_id)
-                self.after_load(load_id)
-                self.conn.execute(
-                    """update raw.load_ledger set status = 'loaded', finished_at = now(), rows_read = %s,
-                       rows_loaded = %s, rows_quarantined = %s, rows_replaced = %s where load_id = %s""",
-                    (result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_replaced, load_id),
-                )
-        except LoadError as exc:
-            self._fail(result, str(exc))
-        except Exception as exc:  # unexpected: record, then let the caller see the traceback
-            self._fail(result, f"Файл «{path.name}»: внутренняя ошибка загрузчика: {type(exc).__name__}")
-            raise
+            result = LoadResult(self.feed, path.name, "loaded", load_id=load_id)
+            try:
+                with self.conn.transaction():
+                    self.resolver = SchoolResolver.from_database(self.conn) if self.resolves_schools else None
+                    self._copy_file(path, load_id, result)
+                    self._check_snapshot(path, result)
+                    result.rows_replaced = self._replace_partitions(load_id)
+                    self.after_load(load_id)
+                    self.conn.execute(
+                        """update raw.load_ledger set status = 'loaded', finished_at = now(), rows_read = %s,
+                           rows_loaded = %s, rows_quarantined = %s, rows_replaced = %s where load_id = %s""",
+                        (result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_replaced,
+                         load_id),
+                    )
+            except LoadError as exc:
+                self._fail(result, str(exc))
+            except Exception as exc:  # unexpected: record, then let the caller see the traceback
+                self._fail(result, f"Файл «{path.name}»: внутренняя ошибка загрузчика: {type(exc).__name__}")
+                raise
+            return result
         finally:
             self.conn.execute("select pg_advisory_unlock_all()")
-        return result
+
+    def _check_snapshot(self, path: Path, result: LoadResult) -> None:
+        """A snapshot (e.g. the registry) replaces everything: refuse one whose rows are mostly bad."""
+        if self.partition or result.rows_read == 0:
+            return
+        if result.rows_loaded == 0 or result.rows_quarantined > result.rows_loaded:
+            raise LoadError(path, f"отложено {result.rows_quarantined} строк из {result.rows_read}: файл заменяет "
+                                  "весь справочник целиком, поэтому он не загружен, прежние данные сохранены")
 
     def _fail(self, result: LoadResult, message: str) -> None:
         with self.conn.transaction():
@@ -169,12 +181,15 @@ class FeedLoader:
         log.error(message)
 
     def _copy_file(self, path: Path, load_id: int, result: LoadResult) -> None:
-        found_any = False
+        found: list[str] = []
         for sheet in open_sheets(path, self.sheet):
             layout = self._find_layout(path, sheet.rows)
             if layout is None:
                 continue
-            found_any = True
+            found.append(sheet.name)
+            if len(found) > 1:  # row numbers are per sheet: one file, one table
+                raise LayoutError(path, f"таблица «{self.title}» есть на нескольких листах ({', '.join(found)}): "
+                                        "пришлите каждый лист отдельным файлом")
             self.constants = self.preamble(path, layout.preamble, layout)
             self.file_name = path.name
             self.seen_keys: set = set()
@@ -182,7 +197,7 @@ class FeedLoader:
                 self._load_chunk(chunk, layout, load_id, result)
                 if self.on_chunk:
                     self.on_chunk(result.rows_read)
-        if not found_any:
+        if not found:
             raise LayoutError(path, self._missing_header_problem)
 
     def _find_layout(self, path: Path, rows: Iterator[Row]) -> Layout | None:
@@ -297,10 +312,14 @@ class FeedLoader:
             reject(codes.notna() & typed["school_id"].isna(), "unknown_school",
                    lambda m: codes[m].map(lambda c: f"код ОО «{c}» не найден в реестре ОО"))
         if self.unique:
-            keys = list(zip(*(typed[c] for c in self.unique), strict=True))
-            repeated = pd.Series([k in self.seen_keys for k in keys], index=typed.index)
-            reject(repeated, "duplicate_row", "строка с тем же ключом уже встречалась в этом файле выше")
-            self.seen_keys.update(k for k, r, q in zip(keys, repeated, reason.isna(), strict=True) if q and not r)
+            # In file order: a key seen in an earlier accepted row (this chunk or before) is a repeat.
+            repeated = []
+            for key, accepted in zip(zip(*(typed[c] for c in self.unique), strict=True), reason.isna(), strict=True):
+                repeated.append(accepted and key in self.seen_keys)
+                if accepted and not repeated[-1]:
+                    self.seen_keys.add(key)
+            reject(pd.Series(repeated, index=typed.index), "duplicate_row",
+                   "строка с тем же ключом уже встречалась в этом файле выше")
 
         bad_rows = reason.notna()
         result.rows_read += len(chunk)
@@ -338,7 +357,8 @@ class FeedLoader:
                 first = pd.Series(cell, index=cell // width).groupby(level=0).first()
                 label = spec.value.label or "значение"
                 texts = {row: f"{label} {'/'.join(map(str, columns[c % width][1].values()))}: "
-                              f"недопустимое значение «{normalise_text(raw.iloc[c])}»" for row, c in first.items()}
+                              f"недопустимое значение {shown(normalise_text(raw.iloc[c]), spec.value)}"
+                         for row, c in first.items()}
                 mask = pd.Series(typed.index.isin(list(texts)), index=typed.index)
                 reject(mask, "invalid_value", pd.Series(texts).reindex(typed.index))
             frame = pd.DataFrame({"source_row": np.repeat([number for number, _ in chunk], width),
@@ -365,10 +385,13 @@ class FeedLoader:
         return extras
 
     def _quarantine(self, load_id, numbers, reasons, problems, raw, typed) -> None:
+        by_name = {c.name: c for c in self.columns}
         personal = [c.name for c in self.columns if c.personal]
         rows = []
         for idx in numbers.index:
-            data = {k: normalise_text(v) for k, v in raw.loc[idx].items() if k not in personal}
+            # only what cannot be personal is copied; the rest is left in the archived original file
+            data = {k: displayable(normalise_text(v), by_name[k]) for k, v in raw.loc[idx].items()
+                    if k not in personal}
             for name in personal:
                 data[name] = None if pd.isna(typed.at[idx, name]) else str(typed.at[idx, name])
             message = f"Файл «{self.file_name}», строка {numbers[idx]}: {problems[idx]}"
@@ -457,8 +480,8 @@ def _invalid_text(label: str, value: str | None, column: Column) -> str:
     if numeric is not None and (column.kind == "decimal" or numeric.is_integer()):
         low = "" if column.minimum is None else f" от {_number(column.minimum)}"
         high = "" if column.maximum is None else f" до {_number(column.maximum)}"
-        return f"в столбце «{label}» значение «{value}» вне допустимого диапазона{low}{high}"
-    return f"в столбце «{label}» значение «{value}» не является {KIND_RU.get(column.kind, 'допустимым')}"
+        return f"в столбце «{label}» значение {shown(value, column)} вне допустимого диапазона{low}{high}"
+    return f"в столбце «{label}» значение {shown(value, column)} не является {KIND_RU.get(column.kind, 'допустимым')}"
 
 
 def _ddl_for(cls: type[FeedLoader]) -> list[str]:

@@ -81,12 +81,22 @@ def parse_int(raw: pd.Series, minimum: float | None = None, maximum: float | Non
     return pd.Series(pd.array(value, dtype="Float64").astype("Int64"), index=raw.index), pd.Series(bad, index=raw.index)
 
 
+def _plain_lower(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).replace("\xa0", " ").strip().lower()
+
+
 def parse_bool(raw: pd.Series):
-    text = as_text(raw).str.lower()
+    # «-» means «нет» here, so the yes/no tokens are read before the missing-value tokens.
+    text = raw.map(_plain_lower)
     value = pd.Series(pd.NA, index=raw.index, dtype="boolean")
-    value[text.isin(TRUE_TOKENS).fillna(False)] = True
-    value[text.isin(FALSE_TOKENS).fillna(False)] = False
-    bad = text.notna() & value.isna()
+    value[text.isin(TRUE_TOKENS)] = True
+    value[text.isin(FALSE_TOKENS)] = False
+    missing = text.map(lambda t: pd.isna(t) or t in MISSING_TOKENS).astype(bool)
+    bad = value.isna() & ~missing
     return value, bad.fillna(False).astype(bool)
 
 

@@ -19,6 +19,11 @@ LONG_PART = re.compile(r"(\d+)\((\d+)\)")
 LONG = re.compile(r"(?:\d+\(\d+\))*")
 
 
+def _foreign(text: str, allowed: str) -> str:
+    """The characters that do not belong in a task string (never the whole string: it may hold anything)."""
+    return "".join(dict.fromkeys(ch for ch in text if ch not in allowed))[:5]
+
+
 def short_points(text: str) -> int:
     return sum(1 if ch == "+" else 0 if ch == "-" else int(ch) for ch in text)
 
@@ -36,9 +41,9 @@ class GiaLoader(FeedLoader):
     columns = (
         Column("exam", r"^экзамен|^форма", "choice", choices=EXAMS, nullable=False, label="Экзамен"),
         Column("subject_code", r"^код предмета", "int", minimum=1, maximum=99, nullable=False, label="Код предмета"),
-        Column("subject", r"^предмет$|^наименование предмета", label="Предмет"),
+        Column("subject", r"^предмет$|^наименование предмета", label="Предмет", public=True),
         Column("exam_date", r"^дата", "date", nullable=False, label="Дата экзамена"),
-        Column("period", r"^период|^этап", "choice", choices=PERIODS, required=False),
+        Column("period", r"^период|^этап", "choice", choices=PERIODS, required=False, public=True),
         school(r"^код оу|^код оо", "Код ОУ"),
         Column("participant_id", r"^код участника", "pupil", nullable=False, label="Код участника"),
         Column("short_answers", r"кратким ответом|^часть ?1|^задания части 1", required=False),
@@ -49,7 +54,7 @@ class GiaLoader(FeedLoader):
         Column("passed_minimum", r"порог|^зачет|^преодол", "bool", required=False),
     )
     extra_columns = {"year": "smallint"}
-    partition = ("exam", "year", "subject_code")  # РЦОИ extracts are regional
+    partition = ("exam", "year", "subject_code", "exam_date")  # a regional extract per exam day
     unique = ("participant_id", "exam", "subject_code", "exam_date")
 
     def transform(self, frame, reject):
@@ -58,9 +63,10 @@ class GiaLoader(FeedLoader):
         short_ok = short.map(lambda s: SHORT.fullmatch(s) is not None)
         long_ok = long.map(lambda s: LONG.fullmatch(s.replace(" ", "")) is not None)
         reject(~short_ok, "invalid_task_string", lambda m: short[m].map(
-            lambda s: f"строка заданий с кратким ответом «{s}» содержит недопустимые символы"))
+            lambda s: f"в строке заданий с кратким ответом недопустимые символы «{_foreign(s, '+-0123456789')}»"))
         reject(~long_ok, "invalid_task_string", lambda m: long[m].map(
-            lambda s: f"строка заданий с развёрнутым ответом «{s}» не имеет вида «балл(максимум)»"))
+            lambda s: "строка заданий с развёрнутым ответом не имеет вида «балл(максимум)…»: символы "
+                      f"«{_foreign(s, '0123456789() ')}»"))
         parsed = [long_points(s) if ok else (0, True) for s, ok in zip(long, long_ok, strict=True)]
         within = pd.Series([ok for _, ok in parsed], index=frame.index)
         reject(~within, "invalid_task_string", "в строке заданий с развёрнутым ответом балл больше максимума")

@@ -16,4 +16,4 @@ class ImprovementProgrammesLoader(FeedLoader):
         Column("road_map", r"дорожная карта", "bool", required=False),
     )
     partition = ("year", "school_id")
-    unique = ("year", "school_code")
+    unique = ("year", "school_id")

@@ -10,4 +10,4 @@ class IndividualRoutesLoader(FeedLoader):
     table = "individual_routes"
     columns = (YEAR, school(), count("pupils", r"иом|обучающихся", label="Обучающихся с ИОМ"))
     partition = ("year", "school_id")
-    unique = ("year", "school_code")
+    unique = ("year", "school_id")

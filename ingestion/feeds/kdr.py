@@ -22,10 +22,10 @@ class KdrLoader(FeedLoader):
     title = "КДР: краевые диагностические работы"
     table = "kdr_results"
     columns = (
-        Column("municipality", r"^муниципалитет", required=False),
+        Column("municipality", r"^муниципалитет", required=False, public=True),
         school(r"^код оо|^логин", "Код ОО"),
-        Column("school_name", r"^оо$|^наименование оо", required=False),
-        Column("class_label", r"^класс", required=False),
+        Column("school_name", r"^оо$|^наименование оо", required=False, public=True),
+        Column("class_label", r"^класс", required=False, public=True),
         Column("participant_id", r"^код (ученика|участника)", "pupil", nullable=False, label="Код ученика"),
         Column("primary_score", r"^первичный балл|^балл$", "decimal", minimum=0, maximum=200, label="Первичный балл"),
         Column("pct_of_max", r"^% от мак", "decimal", minimum=0, maximum=100, required=False),

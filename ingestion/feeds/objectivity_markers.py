@@ -18,8 +18,8 @@ class ObjectivityMarkersLoader(FeedLoader):
     columns = (
         Column("year", r"^год$", "int", minimum=2015, maximum=2100, nullable=False, label="Год"),
         school(r"^логин", "Логин"),
-        Column("school_name", r"^оо$", required=False),
-        Column("municipality", r"^муниципалитет", required=False),
+        Column("school_name", r"^оо$", required=False, public=True),
+        Column("municipality", r"^муниципалитет", required=False, public=True),
         Column("marker_count", r"^количество маркеров", "int", minimum=0, maximum=100, label="Количество маркеров"),
     )
     wide = (
@@ -32,4 +32,4 @@ class ObjectivityMarkersLoader(FeedLoader):
         ),
     )
     partition = ("year",)  # the federal list of a year
-    unique = ("year", "school_code")
+    unique = ("year", "school_id")

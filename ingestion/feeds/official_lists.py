@@ -17,11 +17,11 @@ class ShnorListLoader(FeedLoader):
         YEAR,
         Column("source", r"^источник", "choice", choices=SOURCES, nullable=False, label="Источник"),
         school(r"^логин|^код оо", "Логин"),
-        Column("school_name", r"^оо$|^наименование", required=False),
-        Column("municipality", r"^муниципалитет", required=False),
+        Column("school_name", r"^оо$|^наименование", required=False, public=True),
+        Column("municipality", r"^муниципалитет", required=False, public=True),
     )
     partition = ("year", "source")
-    unique = ("year", "source", "school_code")
+    unique = ("year", "source", "school_id")
 
 
 class Project500Loader(FeedLoader):
@@ -30,11 +30,11 @@ class Project500Loader(FeedLoader):
     table = "project500_schools"
     columns = (
         YEAR, school(r"^логин|^код оо", "Логин"),
-        Column("school_name", r"^оо$|^наименование", required=False),
-        Column("curator", r"^куратор", required=False),
+        Column("school_name", r"^оо$|^наименование", required=False, public=True),
+        Column("curator", r"^куратор", required=False, public=True),
     )
     partition = ("year",)
-    unique = ("year", "school_code")
+    unique = ("year", "school_id")
 
 
 class RiskProfilesLoader(FeedLoader):
@@ -43,9 +43,9 @@ class RiskProfilesLoader(FeedLoader):
     table = "project500_risk_profiles"
     columns = (
         YEAR, school(r"^логин|^код оо", "Логин"),
-        Column("factor_code", r"^код фактора", nullable=False, label="Код фактора"),
-        Column("factor_name", r"^фактор", required=False),
+        Column("factor_code", r"^код фактора", nullable=False, label="Код фактора", public=True),
+        Column("factor_name", r"^фактор", required=False, public=True),
         Column("risk_level", r"^уровень", "choice", choices=RISK_LEVELS, nullable=False, label="Уровень риска"),
     )
     partition = ("year",)
-    unique = ("year", "school_code", "factor_code")
+    unique = ("year", "school_id", "factor_code")

@@ -14,14 +14,14 @@ class OlympiadsLoader(FeedLoader):
     table = "olympiads"
     columns = (
         YEAR, school(),
-        Column("subject", r"^предмет", nullable=False, label="Предмет"),
+        Column("subject", r"^предмет", nullable=False, label="Предмет", public=True),
         Column("stage", r"^этап", "choice", choices=STAGES, nullable=False, label="Этап"),
         count("participants", r"^участник", label="Участников"),
         count("winners", r"^победител", label="Победителей"),
         count("prize_winners", r"^призер", label="Призёров"),
     )
     partition = ("year", "school_id")
-    unique = ("year", "school_code", "subject", "stage")
+    unique = ("year", "school_id", "subject", "stage")
 
     def transform(self, frame, reject):
         reject((frame["winners"] + frame["prize_winners"] > frame["participants"]).fillna(False), "inconsistent",

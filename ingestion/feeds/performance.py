@@ -12,7 +12,7 @@ class PerformanceLoader(FeedLoader):
     columns = (
         YEAR, school(),
         Column("grade", r"^класс", "int", minimum=1, maximum=11, nullable=False, label="Класс"),
-        Column("period", r"^период|^четверть", nullable=False, label="Период"),
+        Column("period", r"^период|^четверть", nullable=False, label="Период", public=True),
         count("enrolled", r"^(количество )?обучающихся|^численность", label="Обучающихся"),
         count("failing", r"«2»|академическ|неуспева", label="Имеют «2» / академическую задолженность"),
         count("only_4_5", r"только на|на «4» и «5»", label="Только на «4» и «5»", required=False),
@@ -21,7 +21,7 @@ class PerformanceLoader(FeedLoader):
         count("lessons_missed_unexcused", r"без уважительной", label="Пропущено без уважительной причины"),
     )
     partition = ("year", "school_id")
-    unique = ("year", "school_code", "grade", "period")
+    unique = ("year", "school_id", "grade", "period")
 
     def transform(self, frame, reject):
         reject((frame["failing"] > frame["enrolled"]).fillna(False), "inconsistent",

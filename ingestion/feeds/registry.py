@@ -48,21 +48,21 @@ class SchoolRegistryLoader(_RegistryPart):
     sheet = "реестр"
     columns = (
         Column("registry_code", r"^код оо \(регистр", nullable=False, label="Код ОО (регистр)"),
-        Column("fis_login", r"^логин фис око", label="Логин ФИС ОКО"),
-        Column("rcoi_code", r"^код рцои", label="Код РЦОИ"),
-        Column("ogrn", r"^огрн", required=False),
-        Column("inn", r"^инн", required=False),
-        Column("full_name", r"^полное наименование", nullable=False, label="Полное наименование"),
-        Column("short_name", r"^краткое наименование", required=False),
-        Column("municipality", r"^муниципал|^мо$", nullable=False, label="Муниципалитет"),
-        Column("school_type", r"^тип оо", label="Тип ОО"),
+        Column("fis_login", r"^логин фис око", label="Логин ФИС ОКО", public=True),
+        Column("rcoi_code", r"^код рцои", label="Код РЦОИ", public=True),
+        Column("ogrn", r"^огрн", required=False, public=True),
+        Column("inn", r"^инн", required=False, public=True),
+        Column("full_name", r"^полное наименование", nullable=False, label="Полное наименование", public=True),
+        Column("short_name", r"^краткое наименование", required=False, public=True),
+        Column("municipality", r"^муниципал|^мо$", nullable=False, label="Муниципалитет", public=True),
+        Column("school_type", r"^тип оо", label="Тип ОО", public=True),
         Column("locality", r"^местность", "choice", choices=LOCALITY, required=False),
         Column("distance_km", r"^расстояние", "decimal", minimum=0, maximum=5000, required=False),
         Column("small_school", r"^малокомплект", "bool", required=False),
         Column("enrolment", r"^численность|^количество обучающихся", "int", minimum=0, maximum=10000,
                required=False),
-        Column("status", r"^статус", required=False),
-        Column("head_school_code", r"^головная оо", required=False),
+        Column("status", r"^статус", required=False, public=True),
+        Column("head_school_code", r"^головная оо", required=False, public=True),
     )
     unique = ("registry_code",)
 
@@ -74,11 +74,11 @@ class ReorganisationLoader(_RegistryPart):
     sheet = "реорганизац"
     columns = (
         Column("event_date", r"^дата", "date", nullable=False, label="Дата"),
-        Column("event_kind", r"^вид", nullable=False, label="Вид"),
+        Column("event_kind", r"^вид", nullable=False, label="Вид", public=True),
         Column("registry_code_before", r"регистр\)? до$", label="Код ОО (регистр) до"),
         Column("registry_code_after", r"регистр\)? после$", label="Код ОО (регистр) после"),
-        Column("name_before", r"^наименование до", required=False),
-        Column("name_after", r"^наименование после", required=False),
-        Column("login_before", r"^логин фис око до", required=False),
-        Column("rcoi_before", r"^код рцои до", required=False),
+        Column("name_before", r"^наименование до", required=False, public=True),
+        Column("name_after", r"^наименование после", required=False, public=True),
+        Column("login_before", r"^логин фис око до", required=False, public=True),
+        Column("rcoi_before", r"^код рцои до", required=False, public=True),
     )

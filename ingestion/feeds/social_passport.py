@@ -12,7 +12,7 @@ class SocialPassportLoader(FeedLoader):
     columns = (
         Column("school_year", r"^учебный год|^год$", "school_year", nullable=False, label="Учебный год"),
         school(),
-        Column("school_name", r"^наименование", required=False),
+        Column("school_name", r"^наименование", required=False, public=True),
         count("enrolment", r"^всего обучающихся|^численность", label="Всего обучающихся"),
         percent("pct_low_income", r"малоимущ", label="Доля из малоимущих семей"),
         percent("pct_disability", r"овз", label="Доля с ОВЗ"),
@@ -23,4 +23,4 @@ class SocialPassportLoader(FeedLoader):
         percent("pct_unemployed_parents", r"безработн", label="Доля из семей с безработными родителями"),
     )
     partition = ("school_year",)  # the regional passport of a school year
-    unique = ("school_year", "school_code")
+    unique = ("school_year", "school_id")

@@ -26,9 +26,9 @@ class SupportEventsLoader(FeedLoader):
     columns = (
         Column("event_date", r"^дата", "date", nullable=False, label="Дата"),
         Column("level", r"^уровень", "choice", choices=LEVELS, nullable=False, label="Уровень"),
-        Column("event_kind", r"^вид|^форма", nullable=False, label="Вид"),
-        Column("topic", r"^тема|^наименование", required=False),
-        Column("school_codes", r"^оо|участники$|^школы", nullable=False, label="ОО-участники"),
+        Column("event_kind", r"^вид|^форма", nullable=False, label="Вид", public=True),
+        Column("topic", r"^тема|^наименование", required=False, public=True),
+        Column("school_codes", r"^оо|участники$|^школы", nullable=False, label="ОО-участники", public=True),
         count("participants", r"^участников|^количество участников|^кол-во участников", label="Участников"),
     )
     extra_columns = {"source_file": "text"}

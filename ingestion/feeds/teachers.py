@@ -20,8 +20,8 @@ class TeachersLoader(FeedLoader):
         YEAR, school(),
         Column("teacher_id", r"^(id|код|табельный номер) педагога|^id$", "teacher", nullable=False,
                label="ID педагога"),
-        Column("subject", r"^предмет", required=False),
-        Column("age_band", r"^возраст", required=False),
+        Column("subject", r"^предмет", required=False, public=True),
+        Column("age_band", r"^возраст", required=False, public=True),
         Column("qualification", r"^квалификац", "choice", choices=CATEGORIES, required=False),
         flag("outside_speciality", r"не по специальности", "Работает не по специальности"),
         flag("gap_diagnostic_done", r"^диагностика", "Диагностика дефицитов пройдена"),
@@ -34,4 +34,4 @@ class TeachersLoader(FeedLoader):
         Column("mentor_of", r"^наставник для", "teacher", required=False),
     )
     partition = ("year", "school_id")
-    unique = ("year", "teacher_id", "school_code")
+    unique = ("year", "teacher_id", "school_id")

@@ -7,7 +7,7 @@ from ingestion.feeds.common import count, percent, school, score_distribution
 COMMON = (
     Column("year", r"^год$", "int", minimum=2015, maximum=2100, nullable=False, label="Год"),
     Column("grade", r"^класс", "int", minimum=1, maximum=11, nullable=False, label="Класс"),
-    Column("subject", r"^предмет", nullable=False, label="Предмет"),
+    Column("subject", r"^предмет", nullable=False, label="Предмет", public=True),
 )
 
 
@@ -17,14 +17,14 @@ class VprFlatMarksLoader(FeedLoader):
     table = "vpr_flat_marks"
     columns = (
         *COMMON,
-        Column("municipality", r"^муниципалитет", required=False),
-        Column("school_name", r"^оо$", required=False),
+        Column("municipality", r"^муниципалитет", required=False, public=True),
+        Column("school_name", r"^оо$", required=False, public=True),
         school(r"^логин", "Логин"),
         count("n_participants", r"^кол-во участников", label="Кол-во участников"),
         *(percent(f"pct_{m}", rf"^{m}$", label=f"«{m}»") for m in (2, 3, 4, 5)),
     )
     partition = ("year", "grade", "subject")  # regional extracts
-    unique = ("year", "grade", "subject", "school_code")
+    unique = ("year", "grade", "subject", "school_id")
 
 
 class VprFlatScoresLoader(FeedLoader):
@@ -35,4 +35,4 @@ class VprFlatScoresLoader(FeedLoader):
                count("n_participants", r"^кол-во участников", label="Кол-во участников"))
     wide = (score_distribution("vpr_flat_score_points"),)
     partition = ("year", "grade", "subject")  # regional extracts
-    unique = ("year", "grade", "subject", "school_code")
+    unique = ("year", "grade", "subject", "school_id")

@@ -18,7 +18,8 @@ LOGIN = re.compile(r"\b(edu\d+)\b", re.IGNORECASE)
 REGION = re.compile(r"(?:край|область|республика|автономный округ|^г\. (?:москва|санкт-петербург|севастополь)$)",
                     re.IGNORECASE)
 COUNTRY = re.compile(r"^(вся выборка|российская федерация|рф)$", re.IGNORECASE)
-ORG = Column("org_name", r"^группы участников|^наименование|^оо$", nullable=False, label="Группы участников")
+ORG = Column("org_name", r"^группы участников|^наименование|^оо$", nullable=False, label="Группы участников",
+             public=True)
 
 
 def classify_org(names: pd.Series) -> pd.DataFrame:
@@ -81,8 +82,8 @@ class VprJournalLoader(FisOkoReportLoader):
     title = "ВПР: сравнение отметок с отметками по журналу"
     table = "vpr_journal_stats"
     columns = (
-        Column("org_name", ORG.header, label="Группы участников"),
-        Column("comparison_group", r"^группа$", nullable=False, label="Группа"),
+        Column("org_name", ORG.header, label="Группы участников", public=True),
+        Column("comparison_group", r"^группа$", nullable=False, label="Группа", public=True),
         count("n_participants", r"^кол-во участников", label="Кол-во участников"),
         percent("pct", r"^%$", label="%"),
     )
