@@ -1,4 +1,4 @@
-"""The region's pipeline: make sure there are files, create the raw schema, load every feed, report.
+"""The region's pipeline: make sure there are files, create the raw schema, load every feed, report, build marts.
 
 The registry loads first (every other feed resolves school codes through it); the other feeds then
 load as one mapped task each. The report task prints the summary and fails the run if a file failed.
@@ -72,13 +72,21 @@ def edu_region_pipeline():
             raise RuntimeError("Не все файлы загружены:\n" + "\n".join(failed))
         return {"files": len(results), "rows_loaded": sum(r.rows_loaded for r in results)}
 
+    @task
+    def build_marts() -> None:
+        """dbt build: staging, intermediate models and the marts, with their tests."""
+        from warehouse.dbt import run_dbt
+
+        if not run_dbt(["build"]):
+            raise RuntimeError("dbt build завершился с ошибкой: см. журнал задачи")
+
     landing = prepare_landing()
     schema = create_schema()
     registry = load_registry(landing)
     schema >> registry
     feeds = load_feed.partial(landing=landing).expand(feed=_other_feeds())
     registry >> feeds
-    report(registry, feeds)
+    report(registry, feeds) >> build_marts()
 
 
 def _other_feeds() -> list[str]:

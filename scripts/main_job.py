@@ -53,6 +53,10 @@ def main() -> int:
     code = run_logged(["airflow", "dags", "test", DAG_ID, "--conf", json.dumps(conf)], log_file)
     with connect(url) as conn:
         print(ledger_summary(conn))
+        marts = [f"marts.{name}" for (name,) in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
+    if marts:
+        print("Витрины для запросов: " + ", ".join(marts))
     elapsed = time.monotonic() - started
     if code != 0:
         print(f"DAG {DAG_ID} завершился с ошибкой за {elapsed:.0f} с; подробности: {log_file}", file=sys.stderr)

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ingestion.run import ensure_schema
+from ingestion.run import ensure_schema, load_all
 from warehouse.config import warehouse_url
 
 TEST_KEY = b"test-pseudonymisation-key-0123456789"
@@ -73,3 +73,26 @@ def demo_landing(tmp_path_factory) -> Path:
     landing = tmp_path_factory.mktemp("landing")
     generate_region(landing, schools=20, seed=7)
     return landing
+
+
+@pytest.fixture(scope="session")
+def demo_loaded(server_url, template_db, demo_landing):
+    """The whole demo region loaded once into its own database: (URL, load results)."""
+    name = f"edu_demo_{uuid.uuid4().hex[:8]}"
+    admin_url = psycopg.conninfo.make_conninfo(server_url, dbname="postgres")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
+                                                                       sql.Identifier(template_db)))
+    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
+    with psycopg.connect(url, autocommit=True) as connection:
+        results = load_all(connection, demo_landing, key=TEST_KEY)
+    yield url, results
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def demo_db(demo_loaded):
+    url, results = demo_loaded
+    with psycopg.connect(url, autocommit=True) as connection:
+        yield connection, results

@@ -37,6 +37,7 @@ def test_dag_imports_and_orders_registry_first(airflow_env):
     assert graph["down"]["create_schema"] == ["load_registry"]
     assert "load_feed" in graph["down"]["load_registry"]
     assert graph["down"]["load_feed"] == ["report"]
+    assert graph["down"]["report"] == ["build_marts"]
 
 
 def test_dag_run_loads_every_feed(airflow_env, demo_landing, db_url, conn):
@@ -50,3 +51,5 @@ def test_dag_run_loads_every_feed(airflow_env, demo_landing, db_url, conn):
     loaded = {feed for (feed,) in conn.execute("select distinct feed from raw.load_ledger where status = 'loaded'")}
     assert loaded == {loader.feed for loader in LOADERS}
     assert "Загрузка: файлы и строки по потокам данных" in run.stdout + run.stderr
+    marts = conn.execute("select count(*) from marts.mart_school_results").fetchone()[0]
+    assert marts > 100  # the run ends with dbt build

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from psycopg import sql
 
@@ -22,22 +20,6 @@ from tests.test_loader_core import kill_mid_load
 FEEDS = [loader for loader in LOADERS if loader not in REGISTRY_LOADERS]
 EXPECTED_REASON = {"unknown_school": "unknown_school", "invalid_mark": "invalid_value",
                    "invalid_task_string": "invalid_task_string", "negative_count": "invalid_value"}
-
-
-@pytest.fixture(scope="module")
-def demo_db(server_url, template_db, demo_landing):
-    """The whole demo region loaded once into its own database."""
-    name = f"edu_demo_{uuid.uuid4().hex[:8]}"
-    admin_url = psycopg.conninfo.make_conninfo(server_url, dbname="postgres")
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
-                                                                       sql.Identifier(template_db)))
-    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
-    with psycopg.connect(url, autocommit=True) as connection:
-        results = load_all(connection, demo_landing, key=TEST_KEY)
-        yield connection, results
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="module")

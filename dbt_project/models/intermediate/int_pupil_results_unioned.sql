@@ -1,0 +1,84 @@
+-- Every pupil result of every procedure in one shape: what counts as a low result and as quality,
+-- and a score on a 0–100 scale (percent of the maximum, or the ЕГЭ test score).
+with vpr as (
+    select * from {{ ref('stg_fis_oko__vpr_results') }}
+),
+
+gia as (
+    select * from {{ ref('stg_rcoi__gia_results') }}
+),
+
+kdr as (
+    select * from {{ ref('stg_coko__kdr_results') }}
+),
+
+thresholds as (
+    select * from {{ ref('ege_min_thresholds') }}
+    where purpose = 'certificate'
+),
+
+gia_max as (
+    select * from {{ ref('gia_max_primary') }}
+)
+
+select
+    'vpr' as procedure_code,
+    school_id,
+    participant_id,
+    school_year,
+    subject_code,
+    grade,
+    mark,
+    null::text as level_code,
+    mark = 2 as is_low,
+    mark >= 4 as is_quality,
+    100.0 * primary_score / nullif(max_primary_score, 0) as score_100
+from vpr
+where mark is not null
+
+union all
+
+select
+    gia.exam as procedure_code,
+    gia.school_id,
+    gia.participant_id,
+    gia.school_year,
+    gia.subject_code,
+    case when gia.exam = 'oge' then 9 else 11 end as grade,
+    gia.mark,
+    null::text as level_code,
+    case
+        when thresholds.min_mark is not null then gia.mark < thresholds.min_mark
+        when thresholds.min_test_score is not null then gia.test_score < thresholds.min_test_score
+        else gia.mark = 2
+    end as is_low,
+    case when gia.mark is not null then gia.mark >= 4 end as is_quality,
+    coalesce(gia.test_score, 100.0 * gia.primary_score / nullif(gia_max.max_primary_score, 0)) as score_100
+from gia
+left join thresholds
+    on
+        gia.exam = 'ege'
+        and gia.school_year = thresholds.year
+        and gia.subject_code = thresholds.subject_code
+left join gia_max
+    on
+        gia.school_year = gia_max.year
+        and upper(gia.exam) = gia_max.exam
+        and gia.subject_code = gia_max.subject_code
+
+union all
+
+select
+    procedure_code,
+    school_id,
+    participant_id,
+    school_year,
+    subject_code,
+    grade,
+    null::integer as mark,
+    level_code,
+    level_code = 'L0' as is_low,
+    level_code in ('L2', 'L3') as is_quality,
+    pct_of_max as score_100
+from kdr
+where level_code is not null

@@ -1,0 +1,7 @@
+-- Municipalities of the region, with the number of schools in the registry.
+select
+    municipality,
+    count(*) as schools_total,
+    count(*) filter (where status is distinct from 'реорганизована') as schools_active
+from {{ ref('dim_school') }}
+group by municipality

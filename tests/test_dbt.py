@@ -1,0 +1,97 @@
+"""dbt on the loaded demo region: the build passes, and the marts agree with the raw rows computed here."""
+
+from __future__ import annotations
+
+import pandas as pd
+import psycopg
+import pytest
+
+from warehouse.dbt import run_dbt
+
+
+@pytest.fixture(scope="module")
+def marts(demo_loaded):
+    url, _ = demo_loaded
+    assert run_dbt(["build"], url=url), "dbt build failed on the demo region"
+    with psycopg.connect(url, autocommit=True) as connection:
+        yield connection
+
+
+def frame(conn, query: str) -> pd.DataFrame:
+    cur = conn.execute(query)
+    return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+
+
+def test_vpr_results_from_pupil_rows(marts):
+    raw = frame(marts, "select school_id, subject, grade, year, mark, primary_score, max_primary_score "
+                       "from raw.vpr_results where mark is not null")
+    raw["subject_code"] = raw["subject"].map({"Русский язык": "rus", "Математика": "math"})
+    expected = raw.groupby(["school_id", "subject_code", "grade", "year"]).agg(
+        n=("mark", "size"),
+        share_2=("mark", lambda m: 100 * (m == 2).mean()),
+        quality=("mark", lambda m: 100 * (m >= 4).mean()),
+        mean=("primary_score", lambda s: None),
+    )
+    raw["pct"] = 100 * raw["primary_score"].astype(float) / raw["max_primary_score"].astype(float)
+    expected["mean"] = raw.groupby(["school_id", "subject_code", "grade", "year"])["pct"].mean()
+    mart = frame(marts, "select school_id, subject_code, grade, school_year as year, n_participants, is_suppressed, "
+                        "share_mark_2, quality_rate, pass_rate, mean_score_100 from marts.mart_school_results "
+                        "where procedure_code = 'vpr' and result_source = 'individual'")
+    mart = mart.set_index(["school_id", "subject_code", "grade", "year"]).sort_index()
+    expected = expected.sort_index()
+    assert list(mart.index) == list(expected.index)
+    assert (mart["n_participants"] == expected["n"]).all()
+    assert (mart["is_suppressed"] == (expected["n"] < 5)).all()
+    shown = ~mart["is_suppressed"]
+    assert shown.sum() > 50
+    for mart_column, expected_column in [("share_mark_2", "share_2"), ("quality_rate", "quality"),
+                                         ("mean_score_100", "mean")]:
+        diff = (mart.loc[shown, mart_column].astype(float) - expected.loc[shown, expected_column]).abs()
+        assert diff.max() < 0.006, mart_column
+    assert ((mart.loc[shown, "pass_rate"].astype(float) + expected.loc[shown, "share_2"] - 100).abs() < 0.006).all()
+    assert mart.loc[~shown, ["share_mark_2", "quality_rate", "mean_score_100"]].isna().all().all()
+
+
+def test_schools_with_only_reports_get_results_from_the_report(marts):
+    mart = frame(marts, "select school_id, subject_code, grade, school_year, n_participants, share_mark_2, "
+                        "share_mark_5 from marts.mart_school_results where result_source = 'aggregated' "
+                        "and not is_suppressed")
+    assert len(mart) > 20
+    report = frame(marts, "select school_id, subject, grade, year as school_year, n_participants, pct_2, pct_5 "
+                          "from raw.vpr_mark_stats where org_level = 'school'")
+    report["subject_code"] = report["subject"].map({"Русский язык": "rus", "Математика": "math"})
+    merged = mart.merge(report, on=["school_id", "subject_code", "grade", "school_year"])
+    assert len(merged) == len(mart)
+    assert (merged["n_participants_x"] == merged["n_participants_y"]).all()
+    assert ((merged["share_mark_2"] - merged["pct_2"]).abs() < 0.006).all()
+    individual = frame(marts, "select distinct school_id from raw.vpr_results")
+    assert not set(mart["school_id"]) & set(individual["school_id"])
+
+
+def test_ege_low_results_use_the_minimum_of_the_year(marts):
+    raw = frame(marts, "select school_id, year, test_score, mark, subject_code from raw.gia_results where exam = 'EGE'")
+    minimum = {1: 24, 2: 27}
+    raw["low"] = [(m is not None and m < 3) if code == 22 else (t is not None and t < minimum[code])
+                  for t, m, code in zip(raw["test_score"], raw["mark"], raw["subject_code"], strict=True)]
+    expected = raw.groupby(["school_id", "subject_code", "year"])["low"].agg(["size", "mean"])
+    mart = frame(marts, "select school_id, subject_code, school_year, n_participants, share_low "
+                        "from marts.mart_school_results where procedure_code = 'ege' and not is_suppressed")
+    code = {"rus": 1, "math_profile": 2, "math_base": 22}
+    mart["gia_code"] = mart["subject_code"].map(code)
+    joined = mart.merge(expected.reset_index(), left_on=["school_id", "gia_code", "school_year"],
+                        right_on=["school_id", "subject_code", "year"])
+    assert len(joined) == len(mart) > 10
+    assert (joined["n_participants"] == joined["size"]).all()
+    assert ((joined["share_low"].astype(float) - 100 * joined["mean"]).abs() < 0.006).all()
+    assert joined["share_low"].astype(float).max() > 0
+
+
+def test_merged_school_points_to_its_successor(marts, demo_landing):
+    import json
+
+    truth = json.loads((demo_landing / "_truth" / "truth.json").read_text(encoding="utf-8"))
+    mergers = [r for r in truth["reorganisations"] if r["kind"] in ("присоединение", "слияние")]
+    assert mergers
+    successors = dict(marts.execute("select school_id, successor_school_id from marts.dim_school "
+                                    "where successor_school_id is not null").fetchall())
+    assert successors == {r["before"]: r["after"] for r in mergers}
