@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pytest
@@ -95,3 +96,86 @@ def test_merged_school_points_to_its_successor(marts, demo_landing):
     successors = dict(marts.execute("select school_id, successor_school_id from marts.dim_school "
                                     "where successor_school_id is not null").fetchall())
     assert successors == {r["before"]: r["after"] for r in mergers}
+
+
+def test_stats_functions_match_scipy(marts):
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    z = stats.norm.ppf(0.975)
+    for _ in range(150):
+        n1, n0 = (int(v) for v in rng.integers(1, 80, size=2))
+        x1, x0 = int(rng.integers(0, n1 + 1)), int(rng.integers(0, n0 + 1))
+        p, w_low, w_up, n_low, n_up = marts.execute(
+            "select stats.fisher_exact_p(%s, %s, %s, %s), stats.wilson_lower(%s, %s, %s), "
+            "stats.wilson_upper(%s, %s, %s), stats.newcombe_lower(%s, %s, %s, %s, %s), "
+            "stats.newcombe_upper(%s, %s, %s, %s, %s)",
+            (x1, n1, x0, n0, x1, n1, z, x1, n1, z, x1, n1, x0, n0, z, x1, n1, x0, n0, z)).fetchone()
+        assert p == pytest.approx(stats.fisher_exact([[x1, n1 - x1], [x0, n0 - x0]]).pvalue, rel=1e-6, abs=1e-12)
+        ci1 = stats.binomtest(x1, n1).proportion_ci(confidence_level=0.95, method="wilson")
+        ci0 = stats.binomtest(x0, n0).proportion_ci(confidence_level=0.95, method="wilson")
+        assert (w_low, w_up) == pytest.approx((ci1.low, ci1.high), abs=1e-9)
+        d = x1 / n1 - x0 / n0
+        # Newcombe's method 10 from the two Wilson intervals
+        assert n_low == pytest.approx(d - np.hypot(x1 / n1 - ci1.low, ci0.high - x0 / n0), abs=1e-9)
+        assert n_up == pytest.approx(d + np.hypot(ci1.high - x1 / n1, x0 / n0 - ci0.low), abs=1e-9)
+
+
+def test_dynamics_classes_follow_the_rules(marts):
+    from scipy import stats
+
+    results = frame(marts, "select school_id, procedure_code, subject_code, grade, school_year, n_participants, "
+                           "share_low, share_quality from intermediate.int_school_results")
+    results["low"] = (results["share_low"].astype(float) * results["n_participants"] / 100).round().astype(int)
+    results["quality"] = (results["share_quality"].astype(float) * results["n_participants"] / 100).round()
+    keys = ["school_id", "procedure_code", "subject_code", "grade"]
+    prev = results.assign(school_year=results["school_year"] + 1)
+    pairs = results.merge(prev, on=[*keys, "school_year"], suffixes=("", "_prev")).dropna(subset=["quality"])
+    mart = frame(marts, "select * from marts.mart_school_dynamics")
+    merged = pairs.merge(mart, on=[*keys, "school_year"])
+    assert len(merged) == len(mart) > 100
+
+    def significant(x1, n1, x0, n0) -> tuple[bool, float]:
+        d = x1 / n1 - x0 / n0
+        if min(x1, n1 - x1, x0, n0 - x0) < 5:
+            return stats.fisher_exact([[x1, n1 - x1], [x0, n0 - x0]]).pvalue < 0.05, d
+        c1 = stats.binomtest(int(x1), int(n1)).proportion_ci(method="wilson")
+        c0 = stats.binomtest(int(x0), int(n0)).proportion_ci(method="wilson")
+        low = d - np.hypot(x1 / n1 - c1.low, c0.high - x0 / n0)
+        high = d + np.hypot(c1.high - x1 / n1, x0 / n0 - c0.low)
+        return bool(low > 0 or high < 0), d
+
+    for row in merged.itertuples():
+        n1, n0 = row.n_participants, row.n_participants_prev
+        low_sig, low_d = significant(row.low, n1, row.low_prev, n0)
+        q_sig, q_d = significant(row.quality, n1, row.quality_prev, n0)
+        if min(n1, n0) < 10:
+            expected = "недостаточно данных"
+        elif (low_sig and low_d > 0) or 100 * low_d >= 10 or (q_sig and q_d < 0):
+            expected = "отрицательная"
+        elif (low_sig and low_d < 0) or (q_sig and q_d > 0):
+            expected = "положительная"
+        else:
+            expected = "без значимых изменений"
+        assert row.dynamics_class == expected, row
+    assert set(mart["dynamics_class"]) >= {"положительная", "отрицательная", "без значимых изменений"}
+
+
+def test_stable_schools_rarely_get_positive_dynamics(marts, demo_landing):
+    """Schools whose planted ability did not change get «положительная» no more often than α = 0.05."""
+    import json
+
+    truth = json.loads((demo_landing / "_truth" / "truth.json").read_text(encoding="utf-8"))
+    stable = set()
+    for school_id, school in truth["schools"].items():
+        ability = {int(y): v for y, v in school["latent_ability"].items()}
+        changed = {i["year"] for i in school["inflation"]}
+        for year, value in ability.items():
+            if (year - 1 in ability and abs(value - ability[year - 1]) < 0.05 and year not in changed
+                    and year - 1 not in changed and not school["improving_after_support"]):
+                stable.add((school_id, year))
+    mart = frame(marts, "select school_id, school_year, dynamics_class from marts.mart_school_dynamics "
+                        "where dynamics_class <> 'недостаточно данных'")
+    judged = mart[[(s, y) in stable for s, y in zip(mart["school_id"], mart["school_year"], strict=True)]]
+    assert len(judged) > 100
+    assert (judged["dynamics_class"] == "положительная").mean() <= 0.05

@@ -1,0 +1,159 @@
+-- Year-over-year change of each school's results (the same procedure, subject and grade; different
+-- pupils, so a cross-cohort comparison), with Newcombe intervals, Fisher's exact test for small counts,
+-- the region's own change over the same years, a class and the reliability of the comparison.
+with results as (
+    select
+        *,
+        round(share_low * n_participants / 100.0)::integer as low_count,
+        round(share_quality * n_participants / 100.0)::integer as quality_count
+    from {{ ref('int_school_results') }}
+),
+
+params as (
+    select * from {{ ref('int_method_parameters') }}
+),
+
+region as (
+    select
+        procedure_code,
+        subject_code,
+        grade,
+        school_year,
+        sum(low_count)::double precision / nullif(sum(n_participants), 0) as region_share_low
+    from results
+    group by procedure_code, subject_code, grade, school_year
+),
+
+pairs as (
+    select
+        now_.school_id,
+        now_.procedure_code,
+        now_.subject_code,
+        now_.grade,
+        now_.school_year,
+        prev.n_participants::integer as n_prev,
+        now_.n_participants::integer as n_now,
+        prev.low_count as low_prev,
+        now_.low_count as low_now,
+        prev.quality_count as quality_prev,
+        now_.quality_count as quality_now
+    from results as now_
+    inner join results as prev
+        on
+            now_.school_id = prev.school_id
+            and now_.procedure_code = prev.procedure_code
+            and now_.subject_code = prev.subject_code
+            and now_.grade = prev.grade
+            and now_.school_year = prev.school_year + 1
+),
+
+tested as (
+    select
+        pairs.*,
+        100.0 * (low_now::double precision / n_now - low_prev::double precision / n_prev) as low_change_pp,
+        100.0 * stats.newcombe_lower(low_now, n_now, low_prev, n_prev, params.confidence_z) as low_change_lower_pp,
+        100.0 * stats.newcombe_upper(low_now, n_now, low_prev, n_prev, params.confidence_z) as low_change_upper_pp,
+        100.0 * (quality_now::double precision / n_now - quality_prev::double precision / n_prev)
+            as quality_change_pp,
+        100.0 * stats.newcombe_lower(quality_now, n_now, quality_prev, n_prev, params.confidence_z)
+            as quality_change_lower_pp,
+        100.0 * stats.newcombe_upper(quality_now, n_now, quality_prev, n_prev, params.confidence_z)
+            as quality_change_upper_pp,
+        least(low_now, n_now - low_now, low_prev, n_prev - low_prev) < params.fisher_small_count as low_small,
+        least(quality_now, n_now - quality_now, quality_prev, n_prev - quality_prev) < params.fisher_small_count
+            as quality_small
+    from pairs
+    cross join params
+    where quality_now is not null and low_now is not null
+),
+
+significance as (
+    select
+        tested.*,
+        case when low_small then stats.fisher_exact_p(low_now, n_now, low_prev, n_prev) end as low_fisher_p,
+        case when quality_small then stats.fisher_exact_p(quality_now, n_now, quality_prev, n_prev) end
+            as quality_fisher_p
+    from tested
+),
+
+judged as (
+    select
+        significance.*,
+        case
+            when low_small then low_fisher_p < params.alpha
+            else low_change_lower_pp > 0 or low_change_upper_pp < 0
+        end as low_significant,
+        case
+            when quality_small then quality_fisher_p < params.alpha
+            else quality_change_lower_pp > 0 or quality_change_upper_pp < 0
+        end as quality_significant,
+        params.fail_increase_pp,
+        params.dynamics_min_n,
+        params.reliability_high_n,
+        params.reliability_medium_n,
+        params.reliability_low_n
+    from significance
+    cross join params
+)
+
+select
+    judged.school_id,
+    judged.procedure_code,
+    judged.subject_code,
+    judged.grade,
+    judged.school_year,
+    'межкогортное' as comparison_kind,
+    judged.n_prev,
+    judged.n_now,
+    judged.low_change_pp,
+    judged.low_change_lower_pp,
+    judged.low_change_upper_pp,
+    judged.low_fisher_p,
+    judged.low_significant,
+    judged.quality_change_pp,
+    judged.quality_change_lower_pp,
+    judged.quality_change_upper_pp,
+    judged.quality_fisher_p,
+    judged.quality_significant,
+    100.0 * (region_now.region_share_low - region_prev.region_share_low) as region_low_change_pp,
+    judged.low_change_pp - 100.0 * (region_now.region_share_low - region_prev.region_share_low)
+        as low_change_vs_region_pp,
+    case
+        -- too few participants for any class (beta-binomial pooling of small schools is not built yet)
+        when least(judged.n_prev, judged.n_now) < judged.reliability_low_n then 'недостаточно данных'
+        when
+            (judged.low_significant and judged.low_change_pp > 0)
+            or judged.low_change_pp >= judged.fail_increase_pp
+            or (judged.quality_significant and judged.quality_change_pp < 0)
+            then 'отрицательная'
+        when
+            (judged.low_significant and judged.low_change_pp < 0)
+            or (judged.quality_significant and judged.quality_change_pp > 0)
+            then 'положительная'
+        else 'без значимых изменений'
+    end as dynamics_class,
+    case
+        when judged.quality_change_pp - judged.low_change_pp > 0 then 'тенденция к улучшению'
+        when judged.quality_change_pp - judged.low_change_pp < 0 then 'тенденция к ухудшению'
+        else 'без изменений'
+    end as trend,
+    case
+        when least(judged.n_prev, judged.n_now) >= judged.reliability_high_n then 'высокая'
+        when least(judged.n_prev, judged.n_now) >= judged.reliability_medium_n then 'средняя'
+        when least(judged.n_prev, judged.n_now) >= judged.reliability_low_n then 'низкая'
+        else 'недостаточно данных'
+    end as reliability,
+    least(judged.n_prev, judged.n_now) >= judged.dynamics_min_n as in_indicator_base
+from judged
+left join region as region_now
+    on
+        judged.procedure_code = region_now.procedure_code
+        and judged.subject_code = region_now.subject_code
+        and judged.grade = region_now.grade
+        and judged.school_year = region_now.school_year
+left join region as region_prev
+    on
+        judged.procedure_code = region_prev.procedure_code
+        and judged.subject_code = region_prev.subject_code
+        and judged.grade = region_prev.grade
+        and judged.school_year = region_prev.school_year + 1
