@@ -179,3 +179,15 @@ def test_stable_schools_rarely_get_positive_dynamics(marts, demo_landing):
     judged = mart[[(s, y) in stable for s, y in zip(mart["school_id"], mart["school_year"], strict=True)]]
     assert len(judged) > 100
     assert (judged["dynamics_class"] == "положительная").mean() <= 0.05
+
+
+def test_official_status_comes_from_the_lists_and_wins(marts):
+    official = {(s, y) for s, y in marts.execute("select school_id, year from raw.shnor_list")}
+    mart = frame(marts, "select school_id, school_year, is_official, is_candidate, status_label "
+                        "from marts.mart_low_results")
+    marked = {(s, y) for s, y, o in zip(mart["school_id"], mart["school_year"], mart["is_official"], strict=True)
+              if o}
+    assert marked == official and official
+    labels = mart.set_index(["school_id", "school_year"])["status_label"]
+    assert all(labels[key].startswith("ШНОР (официальный список") for key in official)
+    assert not mart["status_label"].str.contains("ШНОР является|является ШНОР").any()

@@ -47,6 +47,30 @@ def unknown_codes() -> dict[str, str]:
     return {"login": "edu249999", "registry": "24R99999", "rcoi": "999999"}
 
 
+# Comparison groups of the ШНОР rule (indicators.md §2): schools are ranked within НОШ, ООШ or СОШ.
+COMPARISON_GROUP = {"НОШ": "НОШ", "ООШ": "ООШ"}
+WORST_SHARE, YEARS_REQUIRED, WINDOW = 0.10, 2, 3
+
+
+def _mark_low_by_ability(schools: dict) -> None:
+    """`low_by_ability`: the true ability (no sampling noise) is among the worst 10 % of the school's comparison
+    group in at least 2 of the last 3 years: what a perfect measurement would flag. Planted low schools are
+    one way in; schools in a very adverse context can be there too."""
+    worst: dict[str, set[int]] = {sid: set() for sid in schools}
+    for year in YEARS[-WINDOW:]:
+        groups: dict[str, list[tuple[float, str]]] = {}
+        for sid, school in schools.items():
+            if str(year) in school["latent_ability"]:
+                group = COMPARISON_GROUP.get(school["type"], "СОШ")
+                groups.setdefault(group, []).append((school["latent_ability"][str(year)], sid))
+        for members in groups.values():
+            members.sort()
+            for _, sid in members[: int(np.ceil(WORST_SHARE * len(members)))]:
+                worst[sid].add(year)
+    for sid, school in schools.items():
+        school["low_by_ability"] = len(worst[sid]) >= YEARS_REQUIRED
+
+
 def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: dict) -> Path:
     schools = {}
     for s in region.schools:
@@ -67,6 +91,7 @@ def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: di
             "has_individual_vpr_files": s.has_vpr_files,
             "status": s.status,
         }
+    _mark_low_by_ability(schools)
     doc = {
         "region": "Красноярский край",
         "seed": region.seed,

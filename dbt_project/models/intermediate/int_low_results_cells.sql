@@ -1,0 +1,75 @@
+-- ШНОР method, step 1: each school's result cells (procedure × subject × grade × year) with at least
+-- n_min participants; the share of low results is shrunk towards the region's (beta-binomial empirical
+-- Bayes, method of moments) and both measures are standardised within the region, so that higher = worse.
+with results as (
+    select * from {{ ref('int_school_results') }}
+),
+
+params as (
+    select value::integer as n_min
+    from {{ ref('method_parameters') }}
+    where parameter_code = 'n_min_identification'
+),
+
+cells as (
+    select
+        results.school_id,
+        results.procedure_code,
+        results.subject_code,
+        results.grade,
+        results.school_year,
+        results.n_participants::double precision as n,
+        round(results.share_low * results.n_participants / 100.0)::double precision as x,
+        results.mean_score_100::double precision as mean_score
+    from results
+    cross join params
+    where
+        results.n_participants >= params.n_min
+        and results.subject_code in ('rus', 'math', 'math_profile', 'math_base', 'reading', 'science')
+),
+
+group_means as (
+    select procedure_code, subject_code, grade, school_year, sum(x) / sum(n) as mu
+    from cells
+    group by procedure_code, subject_code, grade, school_year
+),
+
+priors as (
+    -- the between-school variance beyond binomial noise gives the prior's strength kappa
+    select
+        cells.procedure_code,
+        cells.subject_code,
+        cells.grade,
+        cells.school_year,
+        group_means.mu,
+        greatest(var_samp(cells.x / cells.n) - avg(group_means.mu * (1 - group_means.mu) / cells.n), 1e-6)
+            as between_variance
+    from cells
+    inner join group_means using (procedure_code, subject_code, grade, school_year)
+    group by cells.procedure_code, cells.subject_code, cells.grade, cells.school_year, group_means.mu
+),
+
+shrunk as (
+    select
+        cells.*,
+        priors.mu as region_share_low,
+        least(greatest(priors.mu * (1 - priors.mu) / priors.between_variance - 1, 1), 10000) as kappa
+    from cells
+    inner join priors using (procedure_code, subject_code, grade, school_year)
+),
+
+posterior as (
+    select
+        *,
+        (x + kappa * region_share_low) / (n + kappa) as share_low_shrunk
+    from shrunk
+)
+
+select
+    *,
+    (share_low_shrunk - avg(share_low_shrunk) over cell_group)
+    / nullif(stddev_samp(share_low_shrunk) over cell_group, 0) as z_low,
+    (avg(mean_score) over cell_group - mean_score)
+    / nullif(stddev_samp(mean_score) over cell_group, 0) as z_score
+from posterior
+window cell_group as (partition by procedure_code, subject_code, grade, school_year)
