@@ -191,3 +191,34 @@ def test_official_status_comes_from_the_lists_and_wins(marts):
     labels = mart.set_index(["school_id", "school_year"])["status_label"]
     assert all(labels[key].startswith("ШНОР (официальный список") for key in official)
     assert not mart["status_label"].str.contains("ШНОР является|является ШНОР").any()
+
+
+def test_context_index_is_the_mean_of_signed_standardised_components(marts):
+    passport = frame(marts, "select school_id, school_year, pct_low_income, pct_disability, pct_non_native_russian, "
+                            "pct_prevention_register, pct_single_parent, pct_no_higher_education, "
+                            "pct_unemployed_parents from raw.social_passport")
+    registry = frame(marts, "select registry_code as school_id, distance_km, (locality = 'rural')::int as rural, "
+                            "small_school::int as small from raw.school_registry")
+    data = passport.merge(registry, on="school_id")
+    components = [c for c in data.columns if c not in ("school_id", "school_year")]
+    data[components] = data[components].astype(float)
+    expected = {}
+    for year, group in data.groupby("school_year"):
+        filled = group[components].fillna(group[components].median())
+        z = -(filled - filled.mean()) / filled.std(ddof=1)
+        expected.update({(s, year): v for s, v in zip(group["school_id"], z.mean(axis=1), strict=True)})
+    mart = frame(marts, "select school_id, school_year, context_index from marts.mart_adverse_context")
+    assert len(mart) == len(expected) > 50
+    for s, y, value in mart.itertuples(index=False):
+        assert float(value) == pytest.approx(expected[(s, y)], abs=0.0006)
+
+
+def test_adverse_context_schools_are_recovered(marts, demo_landing):
+    import json
+
+    truth = json.loads((demo_landing / "_truth" / "truth.json").read_text(encoding="utf-8"))["schools"]
+    planted = {s for s, v in truth.items() if v["adverse_context"]}
+    found = {s for (s,) in marts.execute("select school_id from marts.mart_adverse_context "
+                                         "where is_adverse and school_year = 2026")}
+    assert len(found & planted) / len(planted) >= 0.8
+    assert len(found & planted) / len(found) >= 0.8
