@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import psycopg
+import psycopg.sql
 import pytest
 
 from warehouse.dbt import run_dbt
@@ -222,3 +223,24 @@ def test_adverse_context_schools_are_recovered(marts, demo_landing):
                                          "where is_adverse and school_year = 2026")}
     assert len(found & planted) / len(planted) >= 0.8
     assert len(found & planted) / len(found) >= 0.8
+
+
+def test_roles_bi_reads_marts_only_and_analysts_see_their_municipality(marts):
+    everyone = {m for (m,) in marts.execute("select distinct municipality from marts.mart_school_results")}
+    assert len(everyone) >= 3
+
+    def as_role(role: str, query: str):
+        with marts.transaction():
+            marts.execute(psycopg.sql.SQL("set local role {}").format(psycopg.sql.Identifier(role)))
+            return marts.execute(query).fetchall()
+
+    assert {m for (m,) in as_role("edu_reader", "select distinct municipality from marts.mart_school_results")} \
+        == everyone
+    for role, municipality in [("edu_analyst_nazarovo", "г. Назарово"), ("edu_analyst_evenki",
+                                                                         "Эвенкийский муниципальный район")]:
+        for mart in ("mart_school_results", "mart_school_dynamics", "mart_low_results", "mart_adverse_context"):
+            seen = {m for (m,) in as_role(role, f"select distinct municipality from marts.{mart}")}
+            assert seen == {municipality}, (role, mart)
+    for role in ("edu_reader", "edu_analyst_nazarovo"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            as_role(role, "select count(*) from raw.vpr_results")

@@ -1,0 +1,60 @@
+{#-
+  Access after every run (the marts are rebuilt, so grants and policies are re-applied):
+  - edu_loader writes the raw schema; edu_transformer reads raw and builds the other schemas;
+  - edu_reader (BI) reads the marts only;
+  - municipal analysts (seed analyst_scopes) read the marts through row-level security: only the rows of
+    their municipality. The roles are created NOLOGIN when missing; a DBA gives logins to people.
+-#}
+{% macro grant_access() %}
+{% set scopes_relation = ref('analyst_scopes') %}
+do $$
+declare
+    role_name text;
+begin
+    foreach role_name in array array['edu_loader', 'edu_transformer', 'edu_reader', 'edu_municipal_analyst'] loop
+        if not exists (select 1 from pg_roles where rolname = role_name) then
+            execute format('create role %I nologin', role_name);
+        end if;
+    end loop;
+    for role_name in select distinct s.role_name from {{ scopes_relation }} as s loop
+        if not exists (select 1 from pg_roles where rolname = role_name) then
+            execute format('create role %I nologin', role_name);
+        end if;
+        execute format('grant edu_municipal_analyst to %I', role_name);
+    end loop;
+end
+$$;
+
+grant usage, create on schema raw to edu_loader;
+grant select, insert, update, delete on all tables in schema raw to edu_loader;
+grant usage, select on all sequences in schema raw to edu_loader;
+grant usage on schema raw to edu_transformer;
+grant select on all tables in schema raw to edu_transformer;
+revoke all on schema raw from edu_reader, edu_municipal_analyst;
+
+grant usage on schema marts to edu_reader, edu_municipal_analyst;
+grant select on all tables in schema marts to edu_reader, edu_municipal_analyst;
+
+create schema if not exists access;
+create or replace view access.analyst_scopes as select role_name, municipality from {{ scopes_relation }};
+grant usage on schema access to edu_municipal_analyst;
+grant select on access.analyst_scopes to edu_municipal_analyst;
+grant usage on schema reference to edu_municipal_analyst;
+grant select on {{ scopes_relation }} to edu_municipal_analyst;
+
+{% if execute %}
+{% for node in graph.nodes.values()
+   if node.resource_type == 'model' and node.config.schema == 'marts'
+   and 'municipality' in node.columns %}
+{% set relation = adapter.get_relation(database=node.database, schema='marts', identifier=node.alias) %}
+{% if relation is not none %}
+alter table {{ relation }} enable row level security;
+drop policy if exists bi_reads_all on {{ relation }};
+create policy bi_reads_all on {{ relation }} for select to edu_reader using (true);
+drop policy if exists analyst_reads_own_municipality on {{ relation }};
+create policy analyst_reads_own_municipality on {{ relation }} for select to edu_municipal_analyst
+    using (municipality in (select s.municipality from access.analyst_scopes as s where s.role_name = current_user));
+{% endif %}
+{% endfor %}
+{% endif %}
+{% endmacro %}
