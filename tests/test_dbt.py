@@ -244,3 +244,31 @@ def test_roles_bi_reads_marts_only_and_analysts_see_their_municipality(marts):
     for role in ("edu_reader", "edu_analyst_nazarovo"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             as_role(role, "select count(*) from raw.vpr_results")
+
+
+def test_seed_indicators_come_in_one_query_with_their_denominators(marts):
+    mart = frame(marts, "select * from marts.mart_seed_indicators")
+    per_cell = mart.groupby(["municipality", "school_year"])["indicator_code"].nunique()
+    assert (per_cell == 14).all()
+    # counts of official ШНОР per municipality and year, from the raw list and the registry
+    lists = frame(marts, "select distinct l.school_id, l.year, r.municipality from raw.shnor_list l "
+                         "join raw.school_registry r on r.registry_code = l.school_id")
+    shnor = lists.groupby(["municipality", "year"]).size()
+    i01 = mart[mart["indicator_code"] == "I01"].set_index(["municipality", "school_year"])["numerator"]
+    for key, value in i01.items():
+        assert value == shnor.get(key, 0)
+    # teachers' indicators over the target group (official ШНОР or ШНСУ), from the raw teachers
+    targets = frame(marts, "select school_id, school_year from marts.mart_low_results where is_official union "
+                           "select school_id, school_year from marts.mart_adverse_context where is_adverse")
+    teachers = frame(marts, "select t.school_id, t.year as school_year, t.support_municipal, "
+                            "t.gap_diagnostic_done, t.support_regional, r.municipality from raw.teachers t "
+                            "join raw.school_registry r on r.registry_code = t.school_id")
+    in_group = teachers.merge(targets, on=["school_id", "school_year"])
+    assert len(in_group) > 0
+    for code, column in [("I11", "support_municipal"), ("I12", "gap_diagnostic_done"), ("I13", "support_regional")]:
+        expected = in_group.groupby(["municipality", "school_year"])[column].agg(["sum", "size"])
+        rows = mart[(mart["indicator_code"] == code) & (mart["denominator"] > 0)]
+        assert len(rows) == len(expected)
+        for row in rows.itertuples():
+            assert (row.numerator, row.denominator) == tuple(expected.loc[(row.municipality, row.school_year)])
+            assert float(row.value) == pytest.approx(100 * row.numerator / row.denominator, abs=0.05)
