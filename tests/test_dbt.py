@@ -272,3 +272,21 @@ def test_seed_indicators_come_in_one_query_with_their_denominators(marts):
         for row in rows.itertuples():
             assert (row.numerator, row.denominator) == tuple(expected.loc[(row.municipality, row.school_year)])
             assert float(row.value) == pytest.approx(100 * row.numerator / row.denominator, abs=0.05)
+
+
+def test_risk_levels_follow_their_indicators(marts):
+    indicators = frame(marts, "select * from marts.mart_risk_indicators")
+    performance = frame(marts, "select school_id, year as school_year, sum(failing) as failing, "
+                               "sum(enrolled) as enrolled from raw.performance where period = 'год' group by 1, 2")
+    failing = indicators[indicators["indicator_code"] == "failing_pct"].merge(performance,
+                                                                              on=["school_id", "school_year"])
+    assert len(failing) > 20
+    assert ((failing["value"].astype(float) - 100 * failing["failing"] / failing["enrolled"]).abs() < 0.006).all()
+    counts = indicators.groupby(["school_id", "school_year", "factor_code"])["is_over_threshold"].agg(["size", "sum"])
+    profiles = frame(marts, "select * from marts.mart_risk_profiles where indicators_available > 0")
+    for row in profiles.itertuples():
+        size, over = counts.loc[(row.school_id, row.school_year, row.factor_code)]
+        expected = (None if size < 2 else "высокий" if over >= 0.5 * size else
+                    "средний" if over >= 0.25 * size else "низкий")
+        assert (row.indicators_available, row.indicators_over_threshold, row.risk_level) == (size, over, expected)
+    assert {"высокий", "низкий"} <= set(profiles["risk_level"].dropna())
