@@ -291,3 +291,24 @@ def test_risk_levels_follow_their_indicators(marts):
         level = None if pd.isna(row.risk_level) else row.risk_level
         assert (row.indicators_available, row.indicators_over_threshold, level) == (size, over, expected)
     assert {"высокий", "низкий"} <= set(profiles["risk_level"].dropna())
+
+
+def test_factor_associations_match_scipy_spearman(marts):
+    from scipy import stats
+
+    for x in (-3.5, -1.2, -0.01, 0.0, 0.7, 1.959963984540054, 4.2):
+        assert marts.execute("select stats.normal_cdf(%s)", (x,)).fetchone()[0] == pytest.approx(
+            stats.norm.cdf(x), abs=1e-7)
+    pairs = frame(marts, "select i.indicator_code, i.school_year, i.value::float as x, s.result_score as y "
+                         "from intermediate.int_risk_indicators i join intermediate.int_low_results_school_years s "
+                         "using (school_id, school_year)")
+    mart = frame(marts, "select * from marts.mart_factor_associations where spearman_rho is not null")
+    assert len(mart) > 10
+    for row in mart.itertuples():
+        group = pairs[(pairs["indicator_code"] == row.indicator_code) & (pairs["school_year"] == row.school_year)]
+        rho = stats.spearmanr(group["x"], group["y"]).statistic
+        assert len(group) == row.n_schools
+        assert float(row.spearman_rho) == pytest.approx(rho, abs=0.0006)
+        z = np.arctanh(rho) * np.sqrt(len(group) - 3)
+        # the normal distribution function is an approximation with absolute error below 7.5e-8
+        assert row.p_value == pytest.approx(2 * stats.norm.sf(abs(z)), abs=2e-7)

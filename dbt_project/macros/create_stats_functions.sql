@@ -56,4 +56,15 @@ returns double precision language sql immutable parallel safe as $$
     select least(1.0, sum(p)) from probabilities
     where p <= (select p from probabilities where k = x1) * (1 + 1e-7)
 $$;
+-- Standard normal distribution function (Abramowitz & Stegun 26.2.17, absolute error below 7.5e-8).
+create or replace function stats.normal_cdf(x double precision)
+returns double precision language sql immutable parallel safe as $$
+    with t as (select 1 / (1 + 0.2316419 * abs(x)) as k)
+    select case when x >= 0 then 1 - tail else tail end
+    from (
+        select exp(-x * x / 2) / sqrt(2 * pi()) * k * (0.319381530 + k * (-0.356563782 + k * (1.781477937
+            + k * (-1.821255978 + k * 1.330274429)))) as tail
+        from t
+    ) as q
+$$;
 {% endmacro %}
