@@ -312,3 +312,30 @@ def test_factor_associations_match_scipy_spearman(marts):
         z = np.arctanh(rho) * np.sqrt(len(group) - 3)
         # the normal distribution function is an approximation with absolute error below 7.5e-8
         assert row.p_value == pytest.approx(2 * stats.norm.sf(abs(z)), abs=2e-7)
+
+
+def test_beta_binomial_shrinkage_matches_scipy_posterior(marts):
+    from scipy import stats
+
+    cells = frame(marts, "select procedure_code, subject_code, grade, school_year, n, x, region_share_low, kappa, "
+                         "share_low_shrunk from intermediate.int_low_results_cells")
+    assert len(cells) > 100
+    checked = 0
+    for _, group in cells.groupby(["procedure_code", "subject_code", "grade", "school_year"]):
+        if len(group) < 5:
+            continue
+        n, x = group["n"].to_numpy(float), group["x"].to_numpy(float)
+        mu = x.sum() / n.sum()
+        between = max(np.var(x / n, ddof=1) - np.mean(mu * (1 - mu) / n), 1e-6)  # method of moments
+        kappa = min(max(mu * (1 - mu) / between - 1, 1), 10000)
+        alpha, beta = kappa * mu, kappa * (1 - mu)
+        assert group["region_share_low"].iloc[0] == pytest.approx(mu, abs=1e-12)
+        assert group["kappa"].iloc[0] == pytest.approx(kappa, rel=1e-9)
+        posterior = stats.beta(alpha + x, beta + n - x).mean()  # the prior updated by each school's counts
+        assert group["share_low_shrunk"].to_numpy(float) == pytest.approx(posterior, abs=1e-12)
+        checked += 1
+    assert checked > 10
+    # shrinkage pulls small schools further towards the region than large ones
+    cells["pull"] = (cells["share_low_shrunk"] - cells["x"] / cells["n"]).abs()
+    small, large = cells[cells["n"] < 15]["pull"].mean(), cells[cells["n"] >= 50]["pull"].mean()
+    assert small > large

@@ -49,15 +49,16 @@ def unknown_codes() -> dict[str, str]:
 
 # Comparison groups of the ШНОР rule (indicators.md §2): schools are ranked within НОШ, ООШ or СОШ.
 COMPARISON_GROUP = {"НОШ": "НОШ", "ООШ": "ООШ"}
-WORST_SHARE, YEARS_REQUIRED, WINDOW = 0.10, 2, 3
+WORST_SHARE, EXIT_SHARE, YEARS_REQUIRED, WINDOW = 0.10, 0.20, 2, 3
 
 
 def _mark_low_by_ability(schools: dict) -> None:
-    """`low_by_ability`: the true ability (no sampling noise) is among the worst 10 % of the school's comparison
-    group in at least 2 of the last 3 years: what a perfect measurement would flag. Planted low schools are
-    one way in; schools in a very adverse context can be there too."""
-    worst: dict[str, set[int]] = {sid: set() for sid in schools}
-    for year in YEARS[-WINDOW:]:
+    """`low_by_ability`: the ШНОР rule applied to the true ability (no sampling noise) — entry when among the
+    worst 10 % of the comparison group in 2 of the last 3 years, exit after 2 years running outside the worst
+    20 % — as of the last year: what a perfect measurement would flag. Planted low schools are one way in;
+    schools in a very adverse context can be there too. `low_by_ability_years` lists the years flagged."""
+    worst: dict[str, dict[int, tuple[bool, bool]]] = {sid: {} for sid in schools}
+    for year in YEARS:
         groups: dict[str, list[tuple[float, str]]] = {}
         for sid, school in schools.items():
             if str(year) in school["latent_ability"]:
@@ -65,10 +66,21 @@ def _mark_low_by_ability(schools: dict) -> None:
                 groups.setdefault(group, []).append((school["latent_ability"][str(year)], sid))
         for members in groups.values():
             members.sort()
-            for _, sid in members[: int(np.ceil(WORST_SHARE * len(members)))]:
-                worst[sid].add(year)
+            for rank, (_, sid) in enumerate(members, start=1):
+                worst[sid][year] = (rank <= np.ceil(WORST_SHARE * len(members)),
+                                    rank <= np.ceil(EXIT_SHARE * len(members)))
     for sid, school in schools.items():
-        school["low_by_ability"] = len(worst[sid]) >= YEARS_REQUIRED
+        flagged, candidate, previous_exit = [], False, None
+        for year in sorted(worst[sid]):
+            entry = sum(worst[sid].get(y, (False, False))[0] for y in range(year - WINDOW + 1, year + 1))
+            in_exit = worst[sid][year][1]
+            leaves = not in_exit and previous_exit is False
+            candidate = entry >= YEARS_REQUIRED or (candidate and not leaves)
+            previous_exit = in_exit
+            if candidate:
+                flagged.append(year)
+        school["low_by_ability_years"] = flagged
+        school["low_by_ability"] = bool(flagged) and flagged[-1] == max(worst[sid], default=0)
 
 
 def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: dict) -> Path:

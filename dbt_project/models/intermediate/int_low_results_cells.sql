@@ -20,7 +20,8 @@ cells as (
         results.school_year,
         results.n_participants::double precision as n,
         round(results.share_low * results.n_participants / 100.0)::double precision as x,
-        results.mean_score_100::double precision as mean_score
+        results.mean_score_100::double precision as mean_score,
+        results.score_variance::double precision as score_variance
     from results
     cross join params
     where
@@ -58,18 +59,37 @@ shrunk as (
     inner join priors using (procedure_code, subject_code, grade, school_year)
 ),
 
+mean_priors as (
+    -- normal-normal empirical Bayes for the mean score: tau² is the between-school variance beyond the
+    -- sampling variance of the means
+    select
+        procedure_code,
+        subject_code,
+        grade,
+        school_year,
+        avg(mean_score) as grand_mean,
+        greatest(var_samp(mean_score) - avg(score_variance / n), 1e-6) as tau2
+    from cells
+    where mean_score is not null and score_variance is not null
+    group by procedure_code, subject_code, grade, school_year
+),
+
 posterior as (
     select
-        *,
-        (x + kappa * region_share_low) / (n + kappa) as share_low_shrunk
+        shrunk.*,
+        (shrunk.x + shrunk.kappa * shrunk.region_share_low) / (shrunk.n + shrunk.kappa) as share_low_shrunk,
+        mean_priors.grand_mean
+        + mean_priors.tau2 / (mean_priors.tau2 + coalesce(shrunk.score_variance, 0) / shrunk.n)
+        * (shrunk.mean_score - mean_priors.grand_mean) as mean_score_shrunk
     from shrunk
+    left join mean_priors using (procedure_code, subject_code, grade, school_year)
 )
 
 select
     *,
     (share_low_shrunk - avg(share_low_shrunk) over cell_group)
     / nullif(stddev_samp(share_low_shrunk) over cell_group, 0) as z_low,
-    (avg(mean_score) over cell_group - mean_score)
-    / nullif(stddev_samp(mean_score) over cell_group, 0) as z_score
+    (avg(mean_score_shrunk) over cell_group - mean_score_shrunk)
+    / nullif(stddev_samp(mean_score_shrunk) over cell_group, 0) as z_score
 from posterior
 window cell_group as (partition by procedure_code, subject_code, grade, school_year)

@@ -24,7 +24,8 @@ from_pupils as (
         100.0 * avg((level_code = 'L1')::integer) as share_level_1,
         100.0 * avg((level_code = 'L2')::integer) as share_level_2,
         100.0 * avg((level_code = 'L3')::integer) as share_level_3,
-        avg(score_100) as mean_score_100
+        avg(score_100) as mean_score_100,
+        var_samp(score_100) as score_variance
     from pupils
     where school_id is not null
     group by procedure_code, school_id, school_year, subject_code, grade
@@ -54,7 +55,8 @@ from_reports as (
         null::numeric as share_level_1,
         null::numeric as share_level_2,
         null::numeric as share_level_3,
-        null::numeric as mean_score_100
+        null::numeric as mean_score_100,
+        null::numeric as score_variance
     from reports
     where not exists (
         select 1 from from_pupils
