@@ -1,4 +1,5 @@
-"""Detection of persistently low-results schools against the demo region's planted truth.
+"""Detection figures against the demo region's planted truth: ШНОР candidates, ШНСУ and resilient schools,
+and «положительная» dynamics of schools whose true ability did not change.
 
     python bench/eval_low_results.py --landing data/landing [--year 2026]
 
@@ -34,6 +35,12 @@ def main() -> int:
             "select school_id from intermediate.int_low_results_school_years group by 1 having count(*) >= 2")}
         candidates = {s for (s,) in conn.execute(
             "select school_id from marts.mart_low_results where is_candidate and school_year = %s", (args.year,))}
+        adverse = {s for (s,) in conn.execute(
+            "select school_id from marts.mart_adverse_context where is_adverse and school_year = %s", (args.year,))}
+        resilient = {s for (s,) in conn.execute(
+            "select school_id from marts.mart_adverse_context where is_resilient and school_year = %s", (args.year,))}
+        dynamics = conn.execute("select school_id, school_year, dynamics_class from marts.mart_school_dynamics "
+                                "where dynamics_class <> 'недостаточно данных'").fetchall()
     print(f"year {args.year}: {len(candidates)} candidates")
     for label in ("low_results_persistent", "low_by_ability"):
         true = {s for s, v in truth.items() if v.get(label)}
@@ -42,6 +49,23 @@ def main() -> int:
               f"recall {len(found) / max(len(true), 1):.3f}  "
               f"recall (evaluable) {len(found & evaluable) / max(len(true & evaluable), 1):.3f}  "
               f"precision {len(found) / max(len(candidates), 1):.3f}")
+    for label, found, key in (("adverse context (ШНСУ)", adverse, "adverse_context"),
+                              ("resilient", resilient, "resilient")):
+        true = {s for s, v in truth.items() if v.get(key)}
+        hits = len(found & true)
+        print(f"{label:<24} true {len(true):>3}  found {len(found):>3}  recall {hits / max(len(true), 1):.3f}"
+              f"  precision {hits / max(len(found), 1):.3f}")
+    stable = set()
+    for school_id, school in truth.items():
+        ability = {int(y): v for y, v in school["latent_ability"].items()}
+        changed = {i["year"] for i in school["inflation"]}
+        for year, value in ability.items():
+            if (year - 1 in ability and abs(value - ability[year - 1]) < 0.05 and not changed & {year, year - 1}
+                    and not school["improving_after_support"]):
+                stable.add((school_id, year))
+    judged = [c for s, y, c in dynamics if (s, y) in stable]
+    positive = sum(c == "положительная" for c in judged) / max(len(judged), 1)
+    print(f"dynamics of stable schools: {len(judged)} comparisons, «положительная» {positive:.3f} (α = 0.05)")
     return 0
 
 
