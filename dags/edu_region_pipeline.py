@@ -37,7 +37,8 @@ def edu_region_pipeline():
         if not any(p.is_file() for p in landing.rglob("*") if "_truth" not in p.parts):
             from ingestion.demo import generate_region
 
-            generate_region(landing, schools=params["demo_schools"], seed=params["demo_seed"])
+            # one process: a task runs beside the supervisor's threads, where forking workers can deadlock
+            generate_region(landing, schools=params["demo_schools"], seed=params["demo_seed"], workers=1)
         return str(landing)
 
     @task

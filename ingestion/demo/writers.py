@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import multiprocessing as mp
+import threading
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -143,7 +144,10 @@ def write_all(files: list[FileSpec], out_dir: Path, workers: int | None = None) 
     global _JOBS, _OUT
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
-    can_fork = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+    # Forking a process that runs other threads (an Airflow task's supervisor, for one) can deadlock on a
+    # lock held by another thread at fork time: only a single-threaded process forks.
+    can_fork = ("fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+                and threading.active_count() == 1)
     if workers <= 1 or not can_fork or len(files) < 20:
         for f in files:
             _write_one(f, out_dir)
