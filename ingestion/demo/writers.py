@@ -6,8 +6,8 @@ import csv
 import datetime as dt
 import io
 import multiprocessing as mp
-import threading
 import os
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
