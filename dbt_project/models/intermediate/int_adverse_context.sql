@@ -12,11 +12,11 @@ results as (
 
 params as (
     select
-        max(value) filter (where parameter_code = 'adverse_share') as adverse_share,
-        max(value) filter (where parameter_code = 'resilient_top_share') as resilient_top_share,
-        max(value) filter (where parameter_code = 'entry_years_required')::integer as years_required,
-        max(value) filter (where parameter_code = 'entry_window_years')::integer as window_years
-    from {{ ref('method_parameters') }}
+        adverse_share,
+        resilient_top_share,
+        entry_years_required::integer as years_required,
+        entry_window_years::integer as window_years
+    from {{ ref('int_method_parameters') }}
 ),
 
 ranked as (

@@ -7,9 +7,9 @@ with recursive years as (
 
 params as (
     select
-        max(value) filter (where parameter_code = 'entry_years_required')::integer as entry_years_required,
-        max(value) filter (where parameter_code = 'entry_window_years')::integer as entry_window_years
-    from {{ ref('method_parameters') }}
+        entry_years_required::integer as entry_years_required,
+        entry_window_years::integer as entry_window_years
+    from {{ ref('int_method_parameters') }}
 ),
 
 window_counts as (

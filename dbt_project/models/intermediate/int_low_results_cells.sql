@@ -6,9 +6,7 @@ with results as (
 ),
 
 params as (
-    select value::integer as n_min
-    from {{ ref('method_parameters') }}
-    where parameter_code = 'n_min_identification'
+    select n_min_identification as n_min from {{ ref('int_method_parameters') }}
 ),
 
 cells as (

@@ -9,11 +9,7 @@ schools as (
 ),
 
 params as (
-    select
-        max(value) filter (where parameter_code = 'min_procedures') as min_procedures,
-        max(value) filter (where parameter_code = 'worst_share_entry') as worst_share_entry,
-        max(value) filter (where parameter_code = 'worst_share_exit') as worst_share_exit
-    from {{ ref('method_parameters') }}
+    select * from {{ ref('int_method_parameters') }}
 ),
 
 cell_scores as (

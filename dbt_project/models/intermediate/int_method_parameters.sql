@@ -1,7 +1,11 @@
--- Method parameters of the current rules as one row, so models read them by name.
+-- The method parameters of seed method_parameters as one row, so that models read them by name.
+{%- set codes = ['min_cell_size', 'n_min_identification', 'worst_share_entry', 'worst_share_exit',
+                 'fail_increase_pp', 'dynamics_min_n', 'objectivity_min_n', 'confidence_z', 'alpha',
+                 'fisher_small_count', 'reliability_high_n', 'reliability_medium_n', 'reliability_low_n',
+                 'min_procedures', 'entry_years_required', 'entry_window_years', 'adverse_share',
+                 'resilient_top_share', 'risk_high_share', 'risk_medium_share', 'risk_min_indicators'] %}
 select
-    {% for code in ['min_cell_size', 'fail_increase_pp', 'dynamics_min_n', 'confidence_z', 'alpha',
-                    'fisher_small_count', 'reliability_high_n', 'reliability_medium_n', 'reliability_low_n'] %}
+    {% for code in codes %}
     max(value) filter (where parameter_code = '{{ code }}')::double precision as {{ code }}{{ "," if not loop.last }}
     {% endfor %}
 from {{ ref('method_parameters') }}

@@ -11,10 +11,10 @@ factors as (
 
 params as (
     select
-        max(value) filter (where parameter_code = 'risk_high_share') as high_share,
-        max(value) filter (where parameter_code = 'risk_medium_share') as medium_share,
-        max(value) filter (where parameter_code = 'risk_min_indicators') as min_indicators
-    from {{ ref('method_parameters') }}
+        risk_high_share as high_share,
+        risk_medium_share as medium_share,
+        risk_min_indicators as min_indicators
+    from {{ ref('int_method_parameters') }}
 ),
 
 computed as (

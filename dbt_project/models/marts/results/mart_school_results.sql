@@ -16,9 +16,7 @@ subjects as (
 ),
 
 min_cell as (
-    select value::integer as min_cell_size
-    from {{ ref('method_parameters') }}
-    where parameter_code = 'min_cell_size'
+    select min_cell_size from {{ ref('int_method_parameters') }}
 ),
 
 suppressed as (
