@@ -339,3 +339,26 @@ def test_beta_binomial_shrinkage_matches_scipy_posterior(marts):
     cells["pull"] = (cells["share_low_shrunk"] - cells["x"] / cells["n"]).abs()
     small, large = cells[cells["n"] < 15]["pull"].mean(), cells[cells["n"] >= 50]["pull"].mean()
     assert small > large
+
+
+def test_dynamics_indicators_come_in_strict_and_lenient_variants(marts):
+    targets = frame(marts, "select school_id, school_year, municipality from marts.mart_low_results where is_official "
+                           "union select school_id, school_year, municipality from marts.mart_adverse_context "
+                           "where is_adverse")
+    dynamics = frame(marts, "select school_id, school_year, procedure_code, subject_code, grade, dynamics_class, "
+                            "trend, in_indicator_base from marts.mart_school_dynamics where in_indicator_base")
+    scope = frame(marts, "select * from reference.indicator_dynamics_scope")
+    rows = targets.merge(dynamics, on=["school_id", "school_year"]).merge(
+        scope, on=["procedure_code", "subject_code", "grade"])
+    rows["strict"] = rows["dynamics_class"] == "положительная"
+    rows["lenient"] = rows["dynamics_class"].isin(["положительная", "без значимых изменений"]) & (
+        rows["trend"] == "тенденция к улучшению")
+    expected = rows.groupby(["municipality", "school_year", "indicator_code"])[["strict", "lenient"]].sum()
+    sizes = rows.groupby(["municipality", "school_year", "indicator_code"]).size()
+    mart = frame(marts, "select * from marts.mart_seed_indicators where indicator_code between 'I04' and 'I10' "
+                        "and denominator > 0")
+    assert len(mart) == len(expected) > 5
+    for row in mart.itertuples():
+        key = (row.municipality, row.school_year, row.indicator_code)
+        assert (row.numerator, row.numerator_lenient, row.denominator) == (
+            expected.loc[key, "strict"], expected.loc[key, "lenient"], sizes.loc[key])

@@ -143,7 +143,15 @@ select
         when least(judged.n_prev, judged.n_now) >= judged.reliability_low_n then 'низкая'
         else 'недостаточно данных'
     end as reliability,
-    least(judged.n_prev, judged.n_now) >= judged.dynamics_min_n as in_indicator_base
+    least(judged.n_prev, judged.n_now) >= judged.dynamics_min_n as in_indicator_base,
+    -- lenient variant of «положительная динамика»: an improvement trend without a significant deterioration
+    least(judged.n_prev, judged.n_now) >= judged.reliability_low_n
+    and not (
+        (judged.low_significant and judged.low_change_pp > 0)
+        or judged.low_change_pp >= judged.fail_increase_pp
+        or (judged.quality_significant and judged.quality_change_pp < 0)
+    )
+    and judged.quality_change_pp - judged.low_change_pp > 0 as is_positive_lenient
 from judged
 left join region as region_now
     on

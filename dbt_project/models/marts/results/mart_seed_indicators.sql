@@ -31,6 +31,7 @@ counts as (
         indicator.code as indicator_code,
         count(targets.school_id) filter (where indicator.code = 'I01' and targets.is_shnor or
                                                 indicator.code = 'I02' and targets.is_shnsu) as numerator,
+        null::bigint as numerator_lenient,
         (select count(*) from schools as s where s.municipality = municipality_years.municipality) as denominator,
         array_agg(targets.school_id order by targets.school_id) filter (
             where indicator.code = 'I01' and targets.is_shnor or indicator.code = 'I02' and targets.is_shnsu
@@ -51,6 +52,7 @@ programmes as (
         targets.school_year,
         'I03' as indicator_code,
         count(*) filter (where programmes.programme_written) as numerator,
+        null::bigint as numerator_lenient,
         count(*) as denominator,
         array_agg(targets.school_id order by targets.school_id) filter (where programmes.programme_written)
             as school_ids
@@ -67,6 +69,7 @@ dynamics as (
         targets.school_year,
         scope.indicator_code,
         count(*) filter (where dyn.dynamics_class = 'положительная') as numerator,
+        count(*) filter (where dyn.is_positive_lenient) as numerator_lenient,
         count(*) as denominator,
         array_agg(targets.school_id order by targets.school_id) filter (where dyn.dynamics_class = 'положительная')
             as school_ids
@@ -91,6 +94,7 @@ teachers as (
         indicator.code as indicator_code,
         count(*) filter (where case indicator.code when 'I11' then t.support_municipal
             when 'I12' then t.gap_diagnostic_done else t.support_regional end) as numerator,
+        null::bigint as numerator_lenient,
         count(*) as denominator,
         array_agg(distinct targets.school_id) filter (where case indicator.code when 'I11' then t.support_municipal
             when 'I12' then t.gap_diagnostic_done else t.support_regional end) as school_ids
@@ -108,6 +112,7 @@ events as (
         targets.school_year,
         'I14' as indicator_code,
         count(*) filter (where involved.school_id is not null) as numerator,
+        null::bigint as numerator_lenient,
         count(*) as denominator,
         array_agg(targets.school_id order by targets.school_id) filter (where involved.school_id is not null)
             as school_ids
@@ -140,6 +145,9 @@ select
         else round(100.0 * all_indicators.numerator / nullif(all_indicators.denominator, 0), 1)
     end::numeric(7, 1) as value,
     coalesce(all_indicators.numerator, 0)::integer as numerator,
+    all_indicators.numerator_lenient::integer as numerator_lenient,
+    round(100.0 * all_indicators.numerator_lenient / nullif(all_indicators.denominator, 0), 1)::numeric(7, 1)
+        as value_lenient,
     coalesce(all_indicators.denominator, 0)::integer as denominator,
     coalesce(array_to_string(all_indicators.school_ids, ', '), '')::text as school_ids,
     passport.seed::text as seed,
