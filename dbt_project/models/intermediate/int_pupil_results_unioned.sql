@@ -5,7 +5,11 @@ with vpr as (
 ),
 
 gia as (
-    select * from {{ ref('stg_rcoi__gia_results') }}
+    -- one result per participant, exam, subject and year: a retake (e.g. in the additional period after a
+    -- «2») replaces the earlier attempt
+    select distinct on (participant_id, exam, subject_code, school_year) *
+    from {{ ref('stg_rcoi__gia_results') }}
+    order by participant_id, exam, subject_code, school_year, exam_date desc
 ),
 
 kdr as (
