@@ -28,14 +28,13 @@ def test_vpr_results_from_pupil_rows(marts):
     raw = frame(marts, "select school_id, subject, grade, year, mark, primary_score, max_primary_score "
                        "from raw.vpr_results where mark is not null")
     raw["subject_code"] = raw["subject"].map({"Русский язык": "rus", "Математика": "math"})
+    raw["pct"] = 100 * raw["primary_score"].astype(float) / raw["max_primary_score"].astype(float)
     expected = raw.groupby(["school_id", "subject_code", "grade", "year"]).agg(
         n=("mark", "size"),
         share_2=("mark", lambda m: 100 * (m == 2).mean()),
         quality=("mark", lambda m: 100 * (m >= 4).mean()),
-        mean=("primary_score", lambda s: None),
+        mean=("pct", "mean"),
     )
-    raw["pct"] = 100 * raw["primary_score"].astype(float) / raw["max_primary_score"].astype(float)
-    expected["mean"] = raw.groupby(["school_id", "subject_code", "grade", "year"])["pct"].mean()
     mart = frame(marts, "select school_id, subject_code, grade, school_year as year, n_participants, is_suppressed, "
                         "share_mark_2, quality_rate, pass_rate, mean_score_100 from marts.mart_school_results "
                         "where procedure_code = 'vpr' and result_source = 'individual'")

@@ -52,7 +52,6 @@ def test_bad_rows_are_quarantined_and_good_rows_load(landing, conn):
     result = VprIndividualLoader(conn, TEST_KEY).load(vpr_file(landing, "v.xlsx", PUPILS))
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (6, 4, 2)
     reasons = dict(conn.execute("select source_row, reason_code from raw.quarantine").fetchall())
-    # rows: 7 header; school lines at 8, 11, 13, 14 (one per change of login); pupils around them
     assert sorted(reasons.values()) == ["invalid_value", "unknown_school"]
     messages = [m for (m,) in conn.execute("select message from raw.quarantine order by source_row")]
     assert any("«edu247777» не найден в реестре" in m and "v.xlsx" in m and "строка" in m for m in messages)
