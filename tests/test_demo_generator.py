@@ -347,3 +347,34 @@ def test_fast_sheet_writer_matches_plain_openpyxl(monkeypatch):
     plain = writers.xlsx_bytes([("Индивидуальные результаты", rows)])
     assert [list(r) for r in load_workbook(io.BytesIO(fast)).active.iter_rows(values_only=True)] == \
         [list(r) for r in load_workbook(io.BytesIO(plain)).active.iter_rows(values_only=True)]
+
+
+def test_planted_low_schools_fill_the_entry_share_of_each_comparison_group(truth):
+    """The planted low schools are as many per comparison group as the rule's worst 10 % admits, and every
+    ordinary school stays above the planted band, so a perfect measurement would flag exactly them."""
+    schools = truth["schools"]
+    for group in ("НОШ", "ООШ", "СОШ"):
+        members = [s for s in schools.values() if s["comparison_group"] == group and s["status"] != "реорганизована"]
+        planted = [s for s in members if s["low_results_persistent"]]
+        assert len(planted) <= int(np.ceil(0.10 * len(members))), group
+    low = [v for s in schools.values() if s["low_results_persistent"] for v in s["latent_ability"].values()]
+    ordinary = [v for s in schools.values()
+                if not (s["low_results_persistent"] or s["improving_after_support"])
+                for v in s["latent_ability"].values()]
+    assert max(low) < min(ordinary)
+
+
+def test_low_by_ability_lets_a_school_leave_after_two_years_outside_the_exit_share():
+    from ingestion.demo.truth import _mark_low_by_ability
+
+    # Ten schools of one group: S is the worst in 2023 and 2024, then 6th of 10 (outside the worst 20 %).
+    schools = {f"O{i}": {"comparison_group": "СОШ", "latent_ability": {y: float(i) for y in ("2023", "2024",
+                                                                                            "2025", "2026")}}
+               for i in range(9)}
+    schools["S"] = {"comparison_group": "СОШ",
+                    "latent_ability": {"2023": -5.0, "2024": -5.0, "2025": 4.5, "2026": 4.5}}
+    _mark_low_by_ability(schools)
+    assert schools["S"]["low_by_ability_years"] == [2024, 2025]
+    assert schools["S"]["low_by_ability"] is False
+    # the worst ordinary school (O0) is worst-but-one in 2023/24 (inside 20 %), the worst in 2025/26
+    assert schools["O0"]["low_by_ability_years"] == [2026]

@@ -15,6 +15,16 @@ MERGE_YEAR = 2025  # A is joined to B on 01.09.2024, i.e. from school year 2025
 RENAME_YEAR = 2024
 LOGIN_CHANGE_YEAR = 2025
 INFLATION_METHODS = ("copied_answers", "cut_bunching", "journal_gap", "easy_hard_inversion", "jump_then_fall")
+# The ШНОР rule's comparison groups and entry/exit shares (indicators.md §2): schools are ranked within
+# НОШ, ООШ or СОШ; the worst 10 % enter, the worst 20 % stay.
+COMPARISON_GROUP = {"НОШ": "НОШ", "ООШ": "ООШ"}
+WORST_SHARE, EXIT_SHARE, YEARS_REQUIRED, WINDOW = 0.10, 0.20, 2, 3
+# Latent ability bands (REGION_MEAN included). Planted low schools sit in LOW_BAND; an ordinary school is
+# never drawn below ORDINARY_FLOOR, so the planted schools are the region's clearly low ones rather than
+# the tail of a continuous distribution.
+LOW_BAND = (-1.3, -0.9)
+ORDINARY_FLOOR = -0.65
+MIN_PUPILS_PER_GRADE_LOW = 8  # planted low schools are large enough for results to show them
 
 
 @dataclass
@@ -342,10 +352,18 @@ def _plant_roles(rng: np.random.Generator, schools: list[School], n_req: int) ->
     ctx = np.array([s.context for s in not_elite])
     w_adverse = np.exp(0.6 * (ctx - ctx.mean()))
 
-    n_low = max(2, round(0.08 * n))
-    low = _pick(rng, not_elite, n_low, w_adverse)
+    # As many low schools in each comparison group as the rule's entry share admits, so that a perfect
+    # measurement would flag exactly them once their low years fill the window.
+    low = []
+    for group in ("НОШ", "ООШ", "СОШ"):
+        members = [s for s in eligible if comparison_group(s) == group]
+        pool = [i for i, s in enumerate(not_elite) if comparison_group(s) == group
+                and s.enrolment / len(s.grades) >= MIN_PUPILS_PER_GRADE_LOW]
+        k = min(math.ceil(WORST_SHARE * len(members)), len(pool))
+        low += _pick(rng, [not_elite[i] for i in pool], k, w_adverse[pool])
     if not any(s.muni.vpr_scope in files_munis for s in low):
-        cand = [s for s in not_elite if s.muni.vpr_scope in files_munis and s not in low]
+        cand = [s for s in not_elite if s.muni.vpr_scope in files_munis and s not in low
+                and comparison_group(s) == comparison_group(low[-1])]
         low[-1] = cand[int(rng.integers(len(cand)))]
     for s in low:
         s.low = True
@@ -402,14 +420,22 @@ def _plant_roles(rng: np.random.Generator, schools: list[School], n_req: int) ->
     del n_req
 
 
+def comparison_group(s: School) -> str:
+    return COMPARISON_GROUP.get(s.type, "СОШ")
+
+
 def _yearly_effects(rng: np.random.Generator, schools: list[School]) -> None:
     for s in schools:
-        low_target = rng.uniform(-1.2, -0.8)
+        low_target = rng.uniform(*LOW_BAND) - REGION_MEAN
         imp_base = rng.uniform(-1.1, -0.85)
-        rise = rng.uniform(0.4, 0.6)
+        rise = rng.uniform(0.6, 0.8)
         res_target = rng.uniform(0.3, 0.6)
         for y in YEARS:
             e = s.base_effect + rng.normal(0, 0.08)
+            # an ordinary school's bad year stays above the planted low band (a reflection, not a clip,
+            # so no ordinary school sits exactly on the floor)
+            floor = ORDINARY_FLOOR - REGION_MEAN - s.muni.effect
+            e = e if e >= floor else floor + (floor - e)
             if s.low:
                 e = low_target + rng.normal(0, 0.05) - s.muni.effect
             elif s.improving:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .region import Region
+from .region import EXIT_SHARE, WINDOW, WORST_SHARE, YEARS_REQUIRED, Region, comparison_group
 from .scales import YEARS
 
 DEFECT_KINDS = ("unknown_school", "invalid_mark", "invalid_task_string", "negative_count")
@@ -47,28 +47,26 @@ def unknown_codes() -> dict[str, str]:
     return {"login": "edu249999", "registry": "24R99999", "rcoi": "999999"}
 
 
-# Comparison groups of the ШНОР rule (indicators.md §2): schools are ranked within НОШ, ООШ or СОШ.
-COMPARISON_GROUP = {"НОШ": "НОШ", "ООШ": "ООШ"}
-WORST_SHARE, EXIT_SHARE, YEARS_REQUIRED, WINDOW = 0.10, 0.20, 2, 3
 
 
 def _mark_low_by_ability(schools: dict) -> None:
     """`low_by_ability`: the ШНОР rule applied to the true ability (no sampling noise) — entry when among the
     worst 10 % of the comparison group in 2 of the last 3 years, exit after 2 years running outside the worst
     20 % — as of the last year: what a perfect measurement would flag. Planted low schools are one way in;
-    schools in a very adverse context can be there too. `low_by_ability_years` lists the years flagged."""
+    improving schools stay until their gain takes them out. `low_by_ability_years` lists the years flagged."""
     worst: dict[str, dict[int, tuple[bool, bool]]] = {sid: {} for sid in schools}
     for year in YEARS:
         groups: dict[str, list[tuple[float, str]]] = {}
         for sid, school in schools.items():
             if str(year) in school["latent_ability"]:
-                group = COMPARISON_GROUP.get(school["type"], "СОШ")
+                group = school["comparison_group"]
                 groups.setdefault(group, []).append((school["latent_ability"][str(year)], sid))
         for members in groups.values():
             members.sort()
             for rank, (_, sid) in enumerate(members, start=1):
-                worst[sid][year] = (rank <= np.ceil(WORST_SHARE * len(members)),
-                                    rank <= np.ceil(EXIT_SHARE * len(members)))
+                # plain bools: `previous_exit is False` below must not meet a numpy.bool_
+                worst[sid][year] = (bool(rank <= np.ceil(WORST_SHARE * len(members))),
+                                    bool(rank <= np.ceil(EXIT_SHARE * len(members))))
     for sid, school in schools.items():
         flagged, candidate, previous_exit = [], False, None
         for year in sorted(worst[sid]):
@@ -92,6 +90,7 @@ def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: di
             "name": s.short_name,
             "login": s.login,
             "type": s.type,
+            "comparison_group": comparison_group(s),
             "low_results_persistent": s.low,
             "adverse_context": s.adverse,
             "resilient": s.resilient,
