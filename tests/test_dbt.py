@@ -121,6 +121,62 @@ def test_stats_functions_match_scipy(marts):
         assert n_up == pytest.approx(d + np.hypot(ci1.high - x1 / n1, x0 / n0 - ci0.low), abs=1e-9)
 
 
+def test_incomplete_beta_and_welch_match_scipy(marts):
+    from scipy import special, stats
+
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        a, b, x = float(rng.uniform(0.3, 60)), float(rng.uniform(0.3, 60)), float(rng.uniform(0, 1))
+        value = marts.execute("select stats.betainc(%s, %s, %s)", (a, b, x)).fetchone()[0]
+        assert value == pytest.approx(special.betainc(a, b, x), rel=1e-9, abs=1e-12)
+    for _ in range(60):
+        n1, n0 = (int(v) for v in rng.integers(2, 60, size=2))
+        g1 = rng.normal(rng.uniform(30, 70), rng.uniform(5, 25), n1)
+        g0 = rng.normal(rng.uniform(30, 70), rng.uniform(5, 25), n0)
+        p = marts.execute("select stats.welch_p(%s, %s, %s, %s, %s, %s)",
+                          (g1.mean(), g1.var(ddof=1), n1, g0.mean(), g0.var(ddof=1), n0)).fetchone()[0]
+        assert p == pytest.approx(stats.ttest_ind(g1, g0, equal_var=False).pvalue, rel=1e-7, abs=1e-12)
+    assert marts.execute("select stats.welch_p(50, 0, 5, 50, 0, 5)").fetchone()[0] is None
+
+
+def test_small_school_improvement_probability_matches_scipy(marts):
+    """P(share of «2» now < before) for two beta posteriors under one regional prior, against scipy."""
+    from scipy import integrate, stats
+
+    rows = frame(marts, """
+        select s.*, r1.n_participants as n_now, round(r1.share_low * r1.n_participants / 100) as x_now,
+               r0.n_participants as n_prev, round(r0.share_low * r0.n_participants / 100) as x_prev,
+               (p1.region_share_low + p0.region_share_low) / 2 as mu, least(p1.kappa, p0.kappa) as kappa
+        from intermediate.int_small_school_improvement s
+        join intermediate.int_school_results r1 using (school_id, procedure_code, subject_code, grade, school_year)
+        join intermediate.int_school_results r0 on r0.school_id = s.school_id
+             and r0.procedure_code = s.procedure_code and r0.subject_code = s.subject_code
+             and r0.grade = s.grade and r0.school_year = s.school_year - 1
+        join intermediate.int_low_share_priors p1 on (p1.procedure_code, p1.subject_code, p1.grade, p1.school_year)
+             = (s.procedure_code, s.subject_code, s.grade, s.school_year)
+        join intermediate.int_low_share_priors p0 on (p0.procedure_code, p0.subject_code, p0.grade, p0.school_year)
+             = (s.procedure_code, s.subject_code, s.grade, s.school_year - 1)""")
+    rows = rows.astype({c: float for c in ("n_now", "x_now", "n_prev", "x_prev", "mu", "kappa", "p_improved")})
+    assert len(rows) > 20
+    assert (rows[["n_now", "n_prev"]].min(axis=1) < 10).all()
+    for row in rows.sample(min(len(rows), 60), random_state=1).itertuples():
+        a, b = row.mu * row.kappa, (1 - row.mu) * row.kappa
+        now = stats.beta(a + row.x_now, b + row.n_now - row.x_now)
+        prev = stats.beta(a + row.x_prev, b + row.n_prev - row.x_prev)
+        expected = integrate.quad(lambda p, now=now, prev=prev: prev.pdf(p) * now.cdf(p), 0, 1, limit=200)[0]
+        assert row.p_improved == pytest.approx(expected, abs=2e-3), row
+    rng = np.random.default_rng(5)
+    for _ in range(30):  # the function alone, shape parameters below 1 included
+        a1, b1, a0, b0 = (float(v) for v in rng.uniform([0.2, 2, 0.2, 2], [6, 60, 6, 60]))
+        value = marts.execute("select stats.beta_less_probability(%s, %s, %s, %s, 200)", (a1, b1, a0, b0)).fetchone()[0]
+        expected = integrate.quad(lambda p, a1=a1, b1=b1, a0=a0, b0=b0: stats.beta(a0, b0).pdf(p)
+                                  * stats.beta(a1, b1).cdf(p), 0, 1, limit=200)[0]
+        assert value == pytest.approx(expected, abs=2e-3), (a1, b1, a0, b0)
+    # fewer «2» now than before moves the probability up
+    better = rows[rows.x_now / rows.n_now < rows.x_prev / rows.n_prev]
+    assert (better.p_improved > 0.5).mean() > 0.9
+
+
 def test_dynamics_classes_follow_the_rules(marts):
     from scipy import stats
 
@@ -132,6 +188,9 @@ def test_dynamics_classes_follow_the_rules(marts):
     prev = results.assign(school_year=results["school_year"] + 1)
     pairs = results.merge(prev, on=[*keys, "school_year"], suffixes=("", "_prev")).dropna(subset=["quality"])
     mart = frame(marts, "select * from marts.mart_school_dynamics")
+    # the unrounded probability (the mart shows three decimals)
+    posterior = frame(marts, "select * from intermediate.int_small_school_improvement")
+    mart = mart.drop(columns="p_improved").merge(posterior, on=[*keys, "school_year"], how="left")
     merged = pairs.merge(mart, on=[*keys, "school_year"])
     assert len(merged) == len(mart) > 100
 
@@ -149,8 +208,10 @@ def test_dynamics_classes_follow_the_rules(marts):
         n1, n0 = row.n_participants, row.n_participants_prev
         low_sig, low_d = significant(row.low, n1, row.low_prev, n0)
         q_sig, q_d = significant(row.quality, n1, row.quality_prev, n0)
-        if min(n1, n0) < 10:
-            expected = "недостаточно данных"
+        if min(n1, n0) < 10:  # the posterior probability decides (checked against scipy separately)
+            p_improved = float(row.p_improved)
+            expected = ("положительная" if p_improved >= 0.9 else "отрицательная" if p_improved <= 0.1
+                        else "недостаточно данных")
         elif (low_sig and low_d > 0) or 100 * low_d >= 10 or (q_sig and q_d < 0):
             expected = "отрицательная"
         elif (low_sig and low_d < 0) or (q_sig and q_d > 0):

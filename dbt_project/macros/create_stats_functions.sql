@@ -2,7 +2,9 @@
   Statistical functions used by the marts, created in schema `stats` before every run.
   Wilson score interval; Newcombe's hybrid score interval for a difference of two proportions
   (Newcombe 1998, method 10); Fisher's exact test, two-sided, summing the hypergeometric probabilities
-  not above the observed one (with scipy's relative tolerance 1e-7). Checked against scipy in tests.
+  not above the observed one (with scipy's relative tolerance 1e-7); the regularized incomplete beta
+  function (continued fraction, modified Lentz) and, from it, Welch's two-sample t-test. Checked against
+  scipy in tests.
 -#}
 {% macro create_stats_functions() %}
 create schema if not exists stats;
@@ -66,5 +68,78 @@ returns double precision language sql immutable parallel safe as $$
             + k * (-1.821255978 + k * 1.330274429)))) as tail
         from t
     ) as q
+$$;
+
+-- Regularized incomplete beta I_x(a, b): the continued fraction of Numerical Recipes (betacf) with the
+-- modified Lentz method, using the symmetry I_x(a, b) = 1 - I_{1-x}(b, a) where it converges faster.
+create or replace function stats.betainc(a double precision, b double precision, x double precision)
+returns double precision language plpgsql immutable parallel safe as $$
+declare
+    swap boolean := x > (a + 1) / (a + b + 2);
+    aa double precision; bb double precision; xx double precision;
+    front double precision; c double precision; d double precision; f double precision;
+    m integer; numerator double precision; delta double precision;
+begin
+    if x is null or a is null or b is null then return null; end if;
+    if x <= 0 then return 0; end if;
+    if x >= 1 then return 1; end if;
+    if swap then aa := b; bb := a; xx := 1 - x; else aa := a; bb := b; xx := x; end if;
+    front := exp(lgamma(aa + bb) - lgamma(aa) - lgamma(bb) + aa * ln(xx) + bb * ln(1 - xx)) / aa;
+    f := 1; c := 1; d := 0;
+    for i in 0..400 loop
+        m := i / 2;
+        if i = 0 then
+            numerator := 1;
+        elsif i % 2 = 0 then
+            numerator := m * (bb - m) * xx / ((aa + 2 * m - 1) * (aa + 2 * m));
+        else
+            numerator := -(aa + m) * (aa + bb + m) * xx / ((aa + 2 * m) * (aa + 2 * m + 1));
+        end if;
+        d := 1 + numerator * d;
+        if abs(d) < 1e-300 then d := 1e-300; end if;
+        d := 1 / d;
+        c := 1 + numerator / c;
+        if abs(c) < 1e-300 then c := 1e-300; end if;
+        delta := c * d;
+        f := f * delta;
+        exit when abs(1 - delta) < 1e-14;
+    end loop;
+    -- the first term (numerator 1) makes f = 1 + 1 / (1 + d1 / (1 + d2 / ...)), so the fraction is f - 1
+    if swap then return 1 - front * (f - 1); end if;
+    return front * (f - 1);
+end
+$$;
+
+-- Welch's two-sample t-test (unequal variances), two-sided p-value, for means m, sample variances v and
+-- sizes n of two groups (Welch–Satterthwaite degrees of freedom).
+create or replace function stats.welch_p(
+    m1 double precision, v1 double precision, n1 double precision,
+    m0 double precision, v0 double precision, n0 double precision
+) returns double precision language sql immutable parallel safe as $$
+    select stats.betainc(df / 2, 0.5, df / (df + t * t))
+    from (
+        select
+            (m1 - m0) / nullif(sqrt(v1 / n1 + v0 / n0), 0) as t,
+            power(v1 / n1 + v0 / n0, 2)
+            / nullif(power(v1 / n1, 2) / nullif(n1 - 1, 0) + power(v0 / n0, 2) / nullif(n0 - 1, 0), 0) as df
+    ) as welch
+$$;
+
+-- P(X1 < X0) for independent X1 ~ Beta(a1, b1), X0 ~ Beta(a0, b0): Σ over cells of the exact mass of X0
+-- (from its distribution function) times the mean of X1's distribution function at the cell's edges.
+-- The edges (i / cells)² crowd near 0, where shares of «2» live and densities with a < 1 are unbounded.
+create or replace function stats.beta_less_probability(
+    a1 double precision, b1 double precision, a0 double precision, b0 double precision, cells integer
+) returns double precision language sql immutable parallel safe as $$
+    with edges as (
+        select
+            i,
+            stats.betainc(a1, b1, power(i::double precision / cells, 2)) as f1,
+            stats.betainc(a0, b0, power(i::double precision / cells, 2)) as f0
+        from generate_series(0, cells) as i
+    )
+    select least(greatest(sum((f0 - prev_f0) * (f1 + prev_f1) / 2), 0), 1)
+    from (select f0, f1, lag(f0) over (order by i) as prev_f0, lag(f1) over (order by i) as prev_f1 from edges) as q
+    where prev_f0 is not null
 $$;
 {% endmacro %}

@@ -1,6 +1,6 @@
 -- ШНОР method, step 1: each school's result cells (procedure × subject × grade × year) with at least
 -- n_min participants; the share of low results is shrunk towards the region's (beta-binomial empirical
--- Bayes, method of moments) and both measures are standardised within the region, so that higher = worse.
+-- Bayes, int_low_share_priors) and both measures are standardised within the region, so that higher = worse.
 with results as (
     select * from {{ ref('int_school_results') }}
 ),
@@ -27,32 +27,15 @@ cells as (
         and results.subject_code in ('rus', 'math', 'math_profile', 'math_base', 'reading', 'science')
 ),
 
-group_means as (
-    select procedure_code, subject_code, grade, school_year, sum(x) / sum(n) as mu
-    from cells
-    group by procedure_code, subject_code, grade, school_year
-),
-
 priors as (
-    -- the between-school variance beyond binomial noise gives the prior's strength kappa
-    select
-        cells.procedure_code,
-        cells.subject_code,
-        cells.grade,
-        cells.school_year,
-        group_means.mu,
-        greatest(var_samp(cells.x / cells.n) - avg(group_means.mu * (1 - group_means.mu) / cells.n), 1e-6)
-            as between_variance
-    from cells
-    inner join group_means using (procedure_code, subject_code, grade, school_year)
-    group by cells.procedure_code, cells.subject_code, cells.grade, cells.school_year, group_means.mu
+    select * from {{ ref('int_low_share_priors') }}
 ),
 
 shrunk as (
     select
         cells.*,
-        priors.mu as region_share_low,
-        least(greatest(priors.mu * (1 - priors.mu) / priors.between_variance - 1, 1), 10000) as kappa
+        priors.region_share_low,
+        priors.kappa
     from cells
     inner join priors using (procedure_code, subject_code, grade, school_year)
 ),

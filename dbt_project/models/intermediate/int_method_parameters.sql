@@ -3,7 +3,8 @@
                  'fail_increase_pp', 'dynamics_min_n', 'objectivity_min_n', 'confidence_z', 'alpha',
                  'fisher_small_count', 'reliability_high_n', 'reliability_medium_n', 'reliability_low_n',
                  'min_procedures', 'entry_years_required', 'entry_window_years', 'adverse_share',
-                 'resilient_top_share', 'risk_high_share', 'risk_medium_share', 'risk_min_indicators'] %}
+                 'resilient_top_share', 'risk_high_share', 'risk_medium_share', 'risk_min_indicators',
+                 'posterior_improvement_probability', 'posterior_grid_points'] %}
 select
     {% for code in codes %}
     max(value) filter (where parameter_code = '{{ code }}')::double precision as {{ code }}{{ "," if not loop.last }}

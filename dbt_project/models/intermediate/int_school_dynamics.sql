@@ -1,6 +1,10 @@
+{{ config(materialized='table') }}
 -- Year-over-year change of each school's results (the same procedure, subject and grade; different
 -- pupils, so a cross-cohort comparison), with Newcombe intervals, Fisher's exact test for small counts,
--- the region's own change over the same years, a class and the reliability of the comparison.
+-- Welch's test for the mean score, the region's own change over the same years, a class and the
+-- reliability of the comparison. Below reliability_low_n participants the class comes from the
+-- beta-binomial posterior probability that the share of «2» fell (one prior for both years, so that a
+-- region-wide shift does not move it).
 with results as (
     select
         *,
@@ -36,7 +40,11 @@ pairs as (
         prev.low_count as low_prev,
         now_.low_count as low_now,
         prev.quality_count as quality_prev,
-        now_.quality_count as quality_now
+        now_.quality_count as quality_now,
+        prev.mean_score_100::double precision as mean_prev,
+        now_.mean_score_100::double precision as mean_now,
+        prev.score_variance::double precision as variance_prev,
+        now_.score_variance::double precision as variance_now
     from results as now_
     inner join results as prev
         on
@@ -59,6 +67,8 @@ tested as (
             as quality_change_lower_pp,
         100.0 * stats.newcombe_upper(quality_now, n_now, quality_prev, n_prev, params.confidence_z)
             as quality_change_upper_pp,
+        mean_now - mean_prev as mean_change,
+        stats.welch_p(mean_now, variance_now, n_now, mean_prev, variance_prev, n_prev) as mean_welch_p,
         least(low_now, n_now - low_now, low_prev, n_prev - low_prev) < params.fisher_small_count as low_small,
         least(quality_now, n_now - quality_now, quality_prev, n_prev - quality_prev) < params.fisher_small_count
             as quality_small
@@ -91,10 +101,16 @@ judged as (
         params.dynamics_min_n,
         params.reliability_high_n,
         params.reliability_medium_n,
-        params.reliability_low_n
+        params.reliability_low_n,
+        params.posterior_improvement_probability
     from significance
     cross join params
+),
+
+posterior_improvement as (
+    select * from {{ ref('int_small_school_improvement') }}
 )
+
 
 select
     judged.school_id,
@@ -115,12 +131,24 @@ select
     judged.quality_change_upper_pp,
     judged.quality_fisher_p,
     judged.quality_significant,
+    judged.mean_prev,
+    judged.mean_now,
+    judged.mean_change,
+    judged.mean_welch_p,
+    posterior_improvement.p_improved,
     100.0 * (region_now.region_share_low - region_prev.region_share_low) as region_low_change_pp,
     judged.low_change_pp - 100.0 * (region_now.region_share_low - region_prev.region_share_low)
         as low_change_vs_region_pp,
     case
-        -- too few participants for any class (beta-binomial pooling of small schools is not built yet)
-        when least(judged.n_prev, judged.n_now) < judged.reliability_low_n then 'недостаточно данных'
+        -- too few participants for the tests: the posterior probability decides, or no class at all
+        when least(judged.n_prev, judged.n_now) < judged.reliability_low_n then
+            case
+                when posterior_improvement.p_improved >= judged.posterior_improvement_probability
+                    then 'положительная'
+                when 1 - posterior_improvement.p_improved >= judged.posterior_improvement_probability
+                    then 'отрицательная'
+                else 'недостаточно данных'
+            end
         when
             (judged.low_significant and judged.low_change_pp > 0)
             or judged.low_change_pp >= judged.fail_increase_pp
@@ -132,6 +160,12 @@ select
             then 'положительная'
         else 'без значимых изменений'
     end as dynamics_class,
+    case
+        when least(judged.n_prev, judged.n_now) < judged.reliability_low_n
+            then 'апостериорная вероятность (бета-биномиальная модель)'
+        when judged.low_small or judged.quality_small then 'точный критерий Фишера'
+        else 'интервал Ньюкомба'
+    end as dynamics_method,
     case
         when judged.quality_change_pp - judged.low_change_pp > 0 then 'тенденция к улучшению'
         when judged.quality_change_pp - judged.low_change_pp < 0 then 'тенденция к ухудшению'
@@ -145,14 +179,25 @@ select
     end as reliability,
     least(judged.n_prev, judged.n_now) >= judged.dynamics_min_n as in_indicator_base,
     -- lenient variant of «положительная динамика»: an improvement trend without a significant deterioration
-    least(judged.n_prev, judged.n_now) >= judged.reliability_low_n
-    and not (
-        (judged.low_significant and judged.low_change_pp > 0)
-        or judged.low_change_pp >= judged.fail_increase_pp
-        or (judged.quality_significant and judged.quality_change_pp < 0)
-    )
-    and judged.quality_change_pp - judged.low_change_pp > 0 as is_positive_lenient
+    -- (small schools: without a probable one, i.e. the posterior says «положительная»)
+    judged.quality_change_pp - judged.low_change_pp > 0
+    and case
+        when least(judged.n_prev, judged.n_now) < judged.reliability_low_n
+            then coalesce(posterior_improvement.p_improved >= judged.posterior_improvement_probability, false)
+        else not (
+            (judged.low_significant and judged.low_change_pp > 0)
+            or judged.low_change_pp >= judged.fail_increase_pp
+            or (judged.quality_significant and judged.quality_change_pp < 0)
+        )
+    end as is_positive_lenient
 from judged
+left join posterior_improvement
+    on
+        judged.school_id = posterior_improvement.school_id
+        and judged.procedure_code = posterior_improvement.procedure_code
+        and judged.subject_code = posterior_improvement.subject_code
+        and judged.grade = posterior_improvement.grade
+        and judged.school_year = posterior_improvement.school_year
 left join region as region_now
     on
         judged.procedure_code = region_now.procedure_code

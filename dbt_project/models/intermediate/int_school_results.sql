@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- School results per procedure × subject × grade × school year, unsuppressed (for the methods that
 -- need every school). From pupil rows where they exist, otherwise from the ФИС ОКО «Статистика по
 -- отметкам» report, so schools with only aggregated reports get the same results.
