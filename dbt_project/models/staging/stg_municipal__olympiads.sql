@@ -7,8 +7,8 @@ with source as (
 select
     school_id,
     year::integer as school_year,
-    -- municipalities differ in case and spacing of subject names
-    lower(regexp_replace(btrim(subject), '\s+', ' ', 'g')) as subject,
+    -- municipalities differ in case and spacing of subject names (C collation: lower() needs pg_c_utf8)
+    lower(regexp_replace(btrim(subject), '\s+', ' ', 'g') collate pg_c_utf8) as subject,
     stage as stage_code,
     case stage
         when 'school' then 'школьный'

@@ -8,20 +8,27 @@ with source as (
 decoded as (
     select
         source.*,
-        lower(btrim(source.period)) as period_text,
+        -- the database collation is C, under which lower() leaves Cyrillic letters as they are
+        lower(btrim(source.period) collate pg_c_utf8) as period_text
+    from source
+),
+
+kinds as (
+    select
+        decoded.*,
         case
-            when lower(source.period) ~ 'четверт' then 'quarter'
-            when lower(source.period) ~ 'полугод' then 'half'
-            when lower(source.period) ~ '^\s*(за\s+)?(учебный\s+)?год\s*$|итог' then 'year'
+            when period_text ~ 'четверт' then 'quarter'
+            when period_text ~ 'полугод' then 'half'
+            when period_text ~ '^(за\s+)?(учебный\s+)?год$|итог' then 'year'
         end as period_kind,
         -- the term number is written in Arabic or Roman numerals
-        case coalesce(substring(lower(source.period) from '^\s*(\d+|iv|iii|ii|i)\M'), '')
+        case coalesce(substring(period_text from '^(\d+|iv|iii|ii|i)\M'), '')
             when '1' then 1 when 'i' then 1
             when '2' then 2 when 'ii' then 2
             when '3' then 3 when 'iii' then 3
             when '4' then 4 when 'iv' then 4
         end as period_number
-    from source
+    from decoded
 )
 
 select
@@ -36,10 +43,10 @@ select
         end,
         period_text
     ) as period_code,
-    case period_kind
-        when 'quarter' then period_number || ' четверть'
-        when 'half' then period_number || ' полугодие'
-        when 'year' then 'год'
+    case
+        when period_kind = 'quarter' and period_number is not null then period_number || ' четверть'
+        when period_kind = 'half' and period_number is not null then period_number || ' полугодие'
+        when period_kind = 'year' then 'год'
         else period
     end as period_name,
     period_kind,
@@ -50,4 +57,4 @@ select
     repeaters,
     lessons_missed,
     lessons_missed_unexcused
-from decoded
+from kinds

@@ -6,6 +6,6 @@ with source as (
 select
     school_id,
     year::integer as school_year,
-    nullif(lower(regexp_replace(btrim(subject), '\s+', ' ', 'g')), '') as subject,
+    nullif(lower(regexp_replace(btrim(subject), '\s+', ' ', 'g') collate pg_c_utf8), '') as subject,
     vacancies
 from source
