@@ -8,5 +8,8 @@ select
     trained_3y,
     quality_course,
     support_municipal,
-    support_regional
+    support_regional,
+    age_band,
+    outside_speciality,
+    has_mentor
 from {{ source('raw', 'teachers') }}

@@ -1,6 +1,6 @@
 -- The seed reports' programme indicators per municipality and school year, each with its numerator,
 -- denominator and the schools behind it: one query `where municipality = … and school_year = …` gives
--- every figure of the municipal monitoring note (seed 000).
+-- every figure of the municipal monitoring note (seed 000) and of the programmes of seeds 001–004.
 with targets as (
     select * from {{ ref('int_target_schools') }}
 ),
@@ -13,6 +13,10 @@ passport as (
     select * from {{ ref('indicator_passport') }}
 ),
 
+min_cell as (
+    select min_cell_size from {{ ref('int_method_parameters') }}
+),
+
 years as (
     select distinct school_year from {{ ref('int_school_results') }}
 ),
@@ -23,21 +27,21 @@ municipality_years as (
     cross join years
 ),
 
--- I01, I02: counts of ШНОР and ШНСУ among the municipality's schools
+-- I01, I02: counts of ШНОР and ШНСУ among the municipality's schools; I15: the share of ШНОР
 counts as (
     select
         municipality_years.municipality,
         municipality_years.school_year,
         indicator.code as indicator_code,
-        count(targets.school_id) filter (where indicator.code = 'I01' and targets.is_shnor or
+        count(targets.school_id) filter (where indicator.code in ('I01', 'I15') and targets.is_shnor or
                                                 indicator.code = 'I02' and targets.is_shnsu) as numerator,
         null::bigint as numerator_lenient,
         (select count(*) from schools as s where s.municipality = municipality_years.municipality) as denominator,
         array_agg(targets.school_id order by targets.school_id) filter (
-            where indicator.code = 'I01' and targets.is_shnor or indicator.code = 'I02' and targets.is_shnsu
+            where indicator.code in ('I01', 'I15') and targets.is_shnor or indicator.code = 'I02' and targets.is_shnsu
         ) as school_ids
     from municipality_years
-    cross join (values ('I01'), ('I02')) as indicator (code)
+    cross join (values ('I01'), ('I02'), ('I15')) as indicator (code)
     left join targets
         on
             municipality_years.municipality = targets.municipality
@@ -86,22 +90,27 @@ dynamics as (
     group by targets.municipality, targets.school_year, scope.indicator_code
 ),
 
--- I11–I13: teachers of target schools
+-- I11–I13, I16, I17: teachers of target schools
 teachers as (
     select
         targets.municipality,
         targets.school_year,
         indicator.code as indicator_code,
-        count(*) filter (where case indicator.code when 'I11' then t.support_municipal
-            when 'I12' then t.gap_diagnostic_done else t.support_regional end) as numerator,
+        count(*) filter (where indicator.flag) as numerator,
         null::bigint as numerator_lenient,
         count(*) as denominator,
-        array_agg(distinct targets.school_id) filter (where case indicator.code when 'I11' then t.support_municipal
-            when 'I12' then t.gap_diagnostic_done else t.support_regional end) as school_ids
+        array_agg(distinct targets.school_id) filter (where indicator.flag) as school_ids
     from targets
     inner join {{ ref('stg_municipal__teachers') }} as t
         on targets.school_id = t.school_id and targets.school_year = t.school_year
-    cross join (values ('I11'), ('I12'), ('I13')) as indicator (code)
+    cross join lateral (
+        values
+        ('I11', t.support_municipal),
+        ('I12', t.gap_diagnostic_done),
+        ('I13', t.support_regional),
+        ('I16', t.quality_course),
+        ('I17', t.trained_3y)
+    ) as indicator (code, flag)
     group by targets.municipality, targets.school_year, indicator.code
 ),
 
@@ -126,12 +135,104 @@ events as (
     group by targets.municipality, targets.school_year
 ),
 
+-- I18–I28: pupils of target schools from the performance (annual rows), ВсОШ and ИОМ feeds
+performance as (
+    select
+        school_id,
+        school_year,
+        sum(enrolled) as enrolled,
+        sum(failing) as failing,
+        sum(lessons_missed) as lessons_missed,
+        sum(lessons_missed_unexcused) as lessons_missed_unexcused
+    from {{ ref('stg_municipal__performance') }}
+    where period_code = 'year'
+    group by school_id, school_year
+),
+
+olympiads as (
+    select
+        school_id,
+        school_year,
+        {% for stage in ['school', 'municipal', 'regional'] %}
+        sum(participants) filter (where stage_code = '{{ stage }}') as participants_{{ stage }},
+        sum(winners + prize_winners) filter (where stage_code = '{{ stage }}') as awarded_{{ stage }}
+        {{- "," if not loop.last }}
+        {% endfor %}
+    from {{ ref('stg_municipal__olympiads') }}
+    group by school_id, school_year
+),
+
+routes as (
+    select school_id, school_year, sum(pupils_with_route) as pupils_with_route
+    from {{ ref('stg_municipal__individual_routes') }}
+    group by school_id, school_year
+),
+
+-- per target school: numerator, denominator and the pupils the figure describes (for suppression)
+pupil_figures as (
+    select
+        targets.municipality,
+        targets.school_year,
+        targets.school_id,
+        figure.indicator_code,
+        figure.numerator,
+        figure.denominator,
+        figure.pupil_base
+    from targets
+    left join performance
+        on targets.school_id = performance.school_id and targets.school_year = performance.school_year
+    left join olympiads
+        on targets.school_id = olympiads.school_id and targets.school_year = olympiads.school_year
+    left join routes
+        on targets.school_id = routes.school_id and targets.school_year = routes.school_year
+    cross join lateral (
+        values
+        ('I18', performance.failing, performance.enrolled, performance.enrolled),
+        ('I19', performance.enrolled - performance.failing, performance.enrolled, performance.enrolled),
+        ('I20', performance.lessons_missed, performance.enrolled, performance.enrolled),
+        ('I21', performance.lessons_missed_unexcused, performance.enrolled, performance.enrolled),
+        ('I22', olympiads.participants_school, performance.enrolled, olympiads.participants_school),
+        ('I23', olympiads.participants_municipal, performance.enrolled, olympiads.participants_municipal),
+        ('I24', olympiads.participants_regional, performance.enrolled, olympiads.participants_regional),
+        ('I25', olympiads.awarded_school, olympiads.participants_school, olympiads.participants_school),
+        ('I26', olympiads.awarded_municipal, olympiads.participants_municipal, olympiads.participants_municipal),
+        ('I27', olympiads.awarded_regional, olympiads.participants_regional, olympiads.participants_regional),
+        ('I28', routes.pupils_with_route, performance.enrolled, routes.pupils_with_route)
+    ) as figure (indicator_code, numerator, denominator, pupil_base)
+),
+
+pupils as (
+    select
+        municipality,
+        school_year,
+        indicator_code,
+        sum(numerator) as numerator,
+        null::bigint as numerator_lenient,
+        sum(denominator) as denominator,
+        array_agg(school_id order by school_id) filter (where numerator > 0) as school_ids,
+        sum(pupil_base) as pupil_base
+    from pupil_figures
+    group by municipality, school_year, indicator_code
+),
+
 all_indicators as (
-    select * from counts
-    union all select * from programmes
-    union all select * from dynamics
-    union all select * from teachers
-    union all select * from events
+    select *, null::numeric as pupil_base from counts
+    union all select *, null::numeric as pupil_base from programmes
+    union all select *, null::numeric as pupil_base from dynamics
+    union all select *, null::numeric as pupil_base from teachers
+    union all select *, null::numeric as pupil_base from events
+    union all select * from pupils
+),
+
+-- a municipal figure about 1 to min_cell_size − 1 pupils is hidden like a school's cell
+published as (
+    select
+        all_indicators.*,
+        coalesce(all_indicators.pupil_base between 1 and min_cell.min_cell_size - 1, false) as is_hidden,
+        all_indicators.pupil_base is not null
+        and all_indicators.denominator between 1 and min_cell.min_cell_size - 1 as is_denominator_hidden
+    from all_indicators
+    cross join min_cell
 )
 
 select
@@ -141,20 +242,25 @@ select
     passport.indicator_name::text as indicator_name,
     passport.unit::text as unit,
     case
-        when passport.unit = 'школ' then coalesce(all_indicators.numerator, 0)
-        else round(100.0 * all_indicators.numerator / nullif(all_indicators.denominator, 0), 1)
+        when all_indicators.is_hidden then null
+        when passport.unit = '%' then round(100.0 * all_indicators.numerator / nullif(all_indicators.denominator, 0), 1)
+        when passport.unit = 'уроков на обучающегося'
+            then round(all_indicators.numerator::numeric / nullif(all_indicators.denominator, 0), 1)
+        else coalesce(all_indicators.numerator, 0)
     end::numeric(7, 1) as value,
-    coalesce(all_indicators.numerator, 0)::integer as numerator,
+    case when not coalesce(all_indicators.is_hidden, false) then coalesce(all_indicators.numerator, 0) end::integer
+        as numerator,
     all_indicators.numerator_lenient::integer as numerator_lenient,
     round(100.0 * all_indicators.numerator_lenient / nullif(all_indicators.denominator, 0), 1)::numeric(7, 1)
         as value_lenient,
-    coalesce(all_indicators.denominator, 0)::integer as denominator,
+    case when not coalesce(all_indicators.is_denominator_hidden, false) then coalesce(all_indicators.denominator, 0)
+    end::integer as denominator,
     coalesce(array_to_string(all_indicators.school_ids, ', '), '')::text as school_ids,
     passport.seed::text as seed,
     passport.sort_order::integer as sort_order
 from municipality_years
 cross join passport
-left join all_indicators
+left join published as all_indicators
     on
         municipality_years.municipality = all_indicators.municipality
         and municipality_years.school_year = all_indicators.school_year
