@@ -422,3 +422,62 @@ def test_dynamics_indicators_come_in_strict_and_lenient_variants(marts):
         key = (row.municipality, row.school_year, row.indicator_code)
         assert (row.numerator, row.numerator_lenient, row.denominator) == (
             expected.loc[key, "strict"], expected.loc[key, "lenient"], sizes.loc[key])
+
+
+def test_growth_percentiles_of_the_same_pupils(marts):
+    """Growth percentiles recomputed with pandas from the pupil results and the growth links: the prior score
+    in cume_dist groups, the mid-rank of the current score within the group; school medians and intervals."""
+    from scipy import stats
+
+    pupils = frame(marts, "select procedure_code, subject_code, grade, school_id, participant_id, school_year, "
+                          "score_100::float as score from intermediate.int_pupil_results_unioned "
+                          "where score_100 is not null")
+    links = frame(marts, "select * from reference.growth_links")
+    pairs = []
+    for link in links.itertuples():
+        now = pupils[(pupils.procedure_code == link.procedure_code) & (pupils.subject_code == link.subject_code)
+                     & (pupils.grade == link.grade)]
+        prior = pupils[(pupils.procedure_code == link.prior_procedure_code)
+                       & (pupils.subject_code == link.prior_subject_code) & (pupils.grade == link.prior_grade)]
+        prior = prior.assign(school_year=prior.school_year + 1)[["participant_id", "school_year", "score"]]
+        pairs.append(now.merge(prior, on=["participant_id", "school_year"], suffixes=("", "_prior"))
+                     .assign(link_code=link.link_code))
+    pairs = pd.concat(pairs, ignore_index=True)
+    assert len(pairs) > 1000
+    by_year = pairs.groupby(["link_code", "school_year"])["score_prior"]
+    pairs["group"] = np.ceil(by_year.rank(method="max", pct=True) * 10).astype(int)
+    by_group = pairs.groupby(["link_code", "school_year", "group"])["score"]
+    size = by_group.transform("size")
+    pairs["growth"] = 100 * (by_group.rank(method="min") - 1 + by_group.rank(method="max")) / (2 * size)
+
+    mart = frame(marts, "select * from intermediate.int_pupil_growth")
+    merged = pairs.merge(mart, on=["link_code", "participant_id", "school_year"])
+    assert len(merged) == len(pairs) == len(mart)
+    assert (merged["group"] == merged["prior_group"]).all()
+    assert np.allclose(merged["growth"], merged["growth_percentile"].astype(float))
+    # percentiles are centred: the region's mean growth percentile is 50 in every link and year
+    assert np.allclose(pairs.groupby(["link_code", "school_year"])["growth"].mean(), 50, atol=1.0)
+
+    z = stats.norm.ppf(0.975)
+    schools = frame(marts, "select * from marts.mart_school_growth")
+    checked = 0
+    for (link, school, year), group in pairs.groupby(["link_code", "school_id", "school_year"]):
+        row = schools[(schools.link_code == link) & (schools.school_id == school) & (schools.school_year == year)]
+        assert len(row) == 1
+        row = row.iloc[0]
+        assert row.n_pupils == len(group)
+        if len(group) < 5:
+            assert pd.isna(row.median_growth) and row.growth_class.startswith("скрыто")
+            continue
+        values = group["growth"].to_numpy()
+        half = z / (2 * np.sqrt(len(values)))
+        lower, upper = np.quantile(values, max(0.5 - half, 0)), np.quantile(values, min(0.5 + half, 1))
+        assert float(row.median_growth) == pytest.approx(np.median(values), abs=0.051)
+        assert (float(row.median_growth_lower), float(row.median_growth_upper)) == pytest.approx((lower, upper),
+                                                                                                 abs=0.051)
+        expected = ("рост выше типичного" if lower > 50 else "рост ниже типичного" if upper < 50
+                    else "рост в пределах типичного")
+        if min(abs(lower - 50), abs(upper - 50)) > 0.01:
+            assert row.growth_class == expected
+        checked += 1
+    assert checked > 50

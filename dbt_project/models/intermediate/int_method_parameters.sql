@@ -4,7 +4,8 @@
                  'fisher_small_count', 'reliability_high_n', 'reliability_medium_n', 'reliability_low_n',
                  'min_procedures', 'entry_years_required', 'entry_window_years', 'adverse_share',
                  'resilient_top_share', 'risk_high_share', 'risk_medium_share', 'risk_min_indicators',
-                 'posterior_improvement_probability', 'posterior_grid_points'] %}
+                 'posterior_improvement_probability', 'posterior_grid_points',
+                 'growth_prior_groups'] %}
 select
     {% for code in codes %}
     max(value) filter (where parameter_code = '{{ code }}')::double precision as {{ code }}{{ "," if not loop.last }}
