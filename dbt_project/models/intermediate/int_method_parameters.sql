@@ -5,7 +5,7 @@
                  'min_procedures', 'entry_years_required', 'entry_window_years', 'adverse_share',
                  'resilient_top_share', 'risk_high_share', 'risk_medium_share', 'risk_min_indicators',
                  'posterior_improvement_probability', 'posterior_grid_points',
-                 'growth_prior_groups'] %}
+                 'growth_prior_groups', 'region_break_pp'] %}
 select
     {% for code in codes %}
     max(value) filter (where parameter_code = '{{ code }}')::double precision as {{ code }}{{ "," if not loop.last }}
