@@ -9,6 +9,11 @@ params as (
     select n_min_identification as n_min from {{ ref('int_method_parameters') }}
 ),
 
+subjects as (
+    -- the subjects the ШНОР rule reads
+    select * from {{ ref('identification_subjects') }}
+),
+
 cells as (
     select
         results.school_id,
@@ -21,10 +26,9 @@ cells as (
         results.mean_score_100::double precision as mean_score,
         results.score_variance::double precision as score_variance
     from results
+    inner join subjects on results.subject_code = subjects.subject_code
     cross join params
-    where
-        results.n_participants >= params.n_min
-        and results.subject_code in ('rus', 'math', 'math_profile', 'math_base', 'reading', 'science')
+    where results.n_participants >= params.n_min
 ),
 
 priors as (
