@@ -50,7 +50,8 @@ def main() -> int:
               f"recall (evaluable) {len(found & evaluable) / max(len(true & evaluable), 1):.3f}  "
               f"precision {len(found) / max(len(candidates), 1):.3f}")
     for label, found, key in (("adverse context (ШНСУ)", adverse, "adverse_context"),
-                              ("resilient", resilient, "resilient")):
+                              ("resilient (planted)", resilient, "resilient"),
+                              ("resilient_by_ability", resilient, "resilient_by_ability")):
         true = {s for s, v in truth.items() if v.get(key)}
         hits = len(found & true)
         print(f"{label:<24} true {len(true):>3}  found {len(found):>3}  recall {hits / max(len(true), 1):.3f}"

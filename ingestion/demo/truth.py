@@ -81,6 +81,24 @@ def _mark_low_by_ability(schools: dict) -> None:
         school["low_by_ability"] = bool(flagged) and flagged[-1] == max(worst[sid], default=0)
 
 
+def _mark_resilient_by_ability(schools: dict) -> None:
+    """`resilient_by_ability`: the resilience rule applied to the true values — adverse context and a residual
+    of the true ability (regressed on the true context across the region) in the top quarter in 2 of the
+    last 3 years. Planted resilient schools are one way in; an ordinary school in an adverse context that
+    does well for its context is another."""
+    top_by_year: dict[int, set[str]] = {}
+    for year in YEARS[-WINDOW:]:
+        ids = [sid for sid, school in schools.items() if str(year) in school["latent_ability"]]
+        ability = np.array([schools[sid]["latent_ability"][str(year)] for sid in ids])
+        context = np.array([schools[sid]["context_latent"] for sid in ids])
+        residual = ability - np.polyval(np.polyfit(context, ability, 1), context)
+        cut = np.quantile(residual, 0.75)
+        top_by_year[year] = {sid for sid, r in zip(ids, residual, strict=True) if r >= cut}
+    for sid, school in schools.items():
+        years = sum(sid in top for top in top_by_year.values())
+        school["resilient_by_ability"] = bool(school["adverse_context"] and years >= YEARS_REQUIRED)
+
+
 def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: dict) -> Path:
     schools = {}
     for s in region.schools:
@@ -103,6 +121,7 @@ def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: di
             "status": s.status,
         }
     _mark_low_by_ability(schools)
+    _mark_resilient_by_ability(schools)
     doc = {
         "region": "Красноярский край",
         "seed": region.seed,
