@@ -5,8 +5,8 @@ with pupils as (
     select * from {{ ref('int_pupil_results_unioned') }}
 ),
 
-pupil_tasks as (
-    select * from {{ ref('int_pupil_task_scores') }}
+condition_points as (
+    select * from {{ ref('int_pupil_condition_points') }}
 ),
 
 schools as (
@@ -59,66 +59,6 @@ mark_scales as (
     from oge_mark_scales
 ),
 
--- the tasks of an extra condition (ОГЭ mathematics: geometry), one row per task
-condition_tasks as (
-    select
-        procedure_code,
-        subject_code,
-        grade,
-        valid_from,
-        valid_to,
-        mark,
-        unnest(string_to_array(condition_tasks, ' ')) as task_code
-    from mark_scales
-    where condition_tasks is not null
-),
-
-condition_points as (
-    select
-        pupil_tasks.procedure_code,
-        pupil_tasks.load_id,
-        pupil_tasks.source_row,
-        condition_tasks.mark,
-        sum(pupil_tasks.points) as points
-    from pupil_tasks
-    inner join condition_tasks
-        on
-            pupil_tasks.procedure_code = condition_tasks.procedure_code
-            and pupil_tasks.subject_code = condition_tasks.subject_code
-            and pupil_tasks.grade = condition_tasks.grade
-            and pupil_tasks.task_code = condition_tasks.task_code
-            and pupil_tasks.school_year between condition_tasks.valid_from and condition_tasks.valid_to
-    -- only the ОГЭ scales carry extra conditions; the filter keeps the other procedures' tasks unread
-    where pupil_tasks.procedure_code = 'oge'
-    group by pupil_tasks.procedure_code, pupil_tasks.load_id, pupil_tasks.source_row, condition_tasks.mark
-),
-
-scale_marks as (
-    select
-        pupils.procedure_code,
-        pupils.load_id,
-        pupils.source_row,
-        max(mark_scales.mark) as scale_mark
-    from pupils
-    inner join mark_scales
-        on
-            pupils.procedure_code = mark_scales.procedure_code
-            and pupils.subject_code = mark_scales.subject_code
-            and pupils.grade = mark_scales.grade
-            and pupils.school_year between mark_scales.valid_from and mark_scales.valid_to
-            and pupils.primary_score >= mark_scales.min_primary_score
-    left join condition_points
-        on
-            pupils.procedure_code = condition_points.procedure_code
-            and pupils.load_id = condition_points.load_id
-            and pupils.source_row = condition_points.source_row
-            and mark_scales.mark = condition_points.mark
-    where
-        mark_scales.condition_tasks is null
-        or coalesce(condition_points.points, 0) >= mark_scales.condition_min_points
-    group by pupils.procedure_code, pupils.load_id, pupils.source_row
-),
-
 -- the top of an ЕГЭ conversion scale is the maximum primary score (gia_max_primary lacks some subjects)
 ege_scale_tops as (
     select subject_code, valid_from, valid_to, max(primary_score) as max_primary_score
@@ -142,11 +82,27 @@ scored as (
         ege_score_scales.test_score as scale_test_score
     from pupils
     left join procedures on pupils.procedure_code = procedures.procedure_code
-    left join scale_marks
+    left join condition_points
         on
-            pupils.procedure_code = scale_marks.procedure_code
-            and pupils.load_id = scale_marks.load_id
-            and pupils.source_row = scale_marks.source_row
+            pupils.procedure_code = condition_points.procedure_code
+            and pupils.load_id = condition_points.load_id
+            and pupils.source_row = condition_points.source_row
+    -- the highest mark whose minimum score (and extra condition) the pupil meets; per pupil over the few
+    -- scale rows, so no pupil-sized join is left to the planner's guesses
+    left join lateral (
+        select max(mark_scales.mark) as scale_mark
+        from mark_scales
+        where
+            mark_scales.procedure_code = pupils.procedure_code
+            and mark_scales.subject_code = pupils.subject_code
+            and mark_scales.grade = pupils.grade
+            and pupils.school_year between mark_scales.valid_from and mark_scales.valid_to
+            and pupils.primary_score >= mark_scales.min_primary_score
+            and (
+                mark_scales.condition_tasks is null
+                or coalesce(condition_points.condition_points, 0) >= mark_scales.condition_min_points
+            )
+    ) as scale_marks on true
     left join ege_score_scales
         on
             pupils.procedure_code = 'ege'
