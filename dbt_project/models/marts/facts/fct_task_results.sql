@@ -17,7 +17,8 @@ min_cell as (
 ordered as (
     select
         results.*,
-        results.n_participants < min_cell.min_cell_size as is_suppressed,
+        -- a report row without a count is hidden too
+        coalesce(results.n_participants < min_cell.min_cell_size, true) as is_suppressed,
         -- tasks in the order of the work: short answers before long ones, then 9 < 10, 9.1 < 9.2, 1К1 < 1К2
         dense_rank() over (
             partition by results.procedure_code, results.subject_code, results.grade, results.school_year
