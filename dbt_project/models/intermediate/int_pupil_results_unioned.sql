@@ -36,7 +36,13 @@ select
     null::text as level_code,
     mark = 2 as is_low,
     mark >= 4 as is_quality,
-    100.0 * primary_score / nullif(max_primary_score, 0) as score_100
+    100.0 * primary_score / nullif(max_primary_score, 0) as score_100,
+    -- the row behind the result, for the pupil and task facts
+    load_id,
+    source_row,
+    primary_score::numeric as primary_score,
+    max_primary_score,
+    null::integer as test_score
 from vpr
 where mark is not null
 
@@ -57,7 +63,12 @@ select
         else gia.mark = 2
     end as is_low,
     case when gia.mark is not null then gia.mark >= 4 end as is_quality,
-    coalesce(gia.test_score, 100.0 * gia.primary_score / nullif(gia_max.max_primary_score, 0)) as score_100
+    coalesce(gia.test_score, 100.0 * gia.primary_score / nullif(gia_max.max_primary_score, 0)) as score_100,
+    gia.load_id,
+    gia.source_row,
+    gia.primary_score::numeric as primary_score,
+    gia_max.max_primary_score,
+    gia.test_score
 from gia
 left join thresholds
     on
@@ -83,6 +94,11 @@ select
     level_code,
     level_code = 'L0' as is_low,
     level_code in ('L2', 'L3') as is_quality,
-    pct_of_max as score_100
+    pct_of_max as score_100,
+    load_id,
+    source_row,
+    primary_score,
+    null::integer as max_primary_score,
+    null::integer as test_score
 from kdr
 where level_code is not null

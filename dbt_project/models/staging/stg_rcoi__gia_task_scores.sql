@@ -1,0 +1,50 @@
+-- ГИА task strings split into tasks: one row per participant row and task. Short answers are one character
+-- per task («+» 1, «-» 0, a digit = points of a multi-point task, whose maximum the string does not carry);
+-- long answers are «points(max)» per task or criterion. Codes name the position: КОn, РОn.
+with source as (
+    select * from {{ source('raw', 'gia_results') }}
+),
+
+short_answers as (
+    select
+        source.load_id,
+        source.source_row,
+        'short' as task_part,
+        chars.task_position::integer as task_position,
+        case chars.symbol when '+' then 1 when '-' then 0 else chars.symbol::integer end as points,
+        case when chars.symbol in ('+', '-') then 1 end as stated_max_points
+    from source
+    -- unnest of an array: the planner expects a few rows per string (string_to_table: a thousand)
+    cross join lateral unnest(regexp_split_to_array(source.short_answers, ''))
+        with ordinality as chars (symbol, task_position)
+    where source.short_answers <> ''
+),
+
+long_answers as (
+    select
+        source.load_id,
+        source.source_row,
+        'long' as task_part,
+        parts.task_position::integer as task_position,
+        parts.match[1]::integer as points,
+        parts.match[2]::integer as stated_max_points
+    from source
+    cross join lateral regexp_matches(source.long_answers, '(\d+)\((\d+)\)', 'g')
+        with ordinality as parts (match, task_position)
+),
+
+tasks as (
+    select * from short_answers
+    union all
+    select * from long_answers
+)
+
+select
+    load_id,
+    source_row,
+    task_part,
+    task_position,
+    case task_part when 'short' then 'КО' else 'РО' end || task_position as task_code,
+    points,
+    stated_max_points
+from tasks
