@@ -39,8 +39,8 @@ def main() -> int:
             "select school_id from marts.mart_adverse_context where is_adverse and school_year = %s", (args.year,))}
         resilient = {s for (s,) in conn.execute(
             "select school_id from marts.mart_adverse_context where is_resilient and school_year = %s", (args.year,))}
-        dynamics = conn.execute("select school_id, school_year, dynamics_class from marts.mart_school_dynamics "
-                                "where dynamics_class <> 'недостаточно данных'").fetchall()
+        dynamics = conn.execute(
+            "select school_id, school_year, dynamics_method, dynamics_class from marts.mart_school_dynamics").fetchall()
     print(f"year {args.year}: {len(candidates)} candidates")
     for label in ("low_results_persistent", "low_by_ability"):
         true = {s for s, v in truth.items() if v.get(label)}
@@ -64,9 +64,15 @@ def main() -> int:
             if (year - 1 in ability and abs(value - ability[year - 1]) < 0.05 and not changed & {year, year - 1}
                     and not school["improving_after_support"]):
                 stable.add((school_id, year))
-    judged = [c for s, y, c in dynamics if (s, y) in stable]
-    positive = sum(c == "положительная" for c in judged) / max(len(judged), 1)
+    # every comparison of a stable school counts, «недостаточно данных» included: a small school left without
+    # a class is not a false positive, and leaving it out would count only the small schools that got one
+    judged = [(m, c) for s, y, m, c in dynamics if (s, y) in stable]
+    positive = sum(c == "положительная" for _, c in judged) / max(len(judged), 1)
     print(f"dynamics of stable schools: {len(judged)} comparisons, «положительная» {positive:.3f} (α = 0.05)")
+    for method in sorted({m for m, _ in judged}):
+        rows = [c for m, c in judged if m == method]
+        print(f"  {method}: {len(rows)} comparisons, «положительная» "
+              f"{sum(c == 'положительная' for c in rows) / len(rows):.3f}")
     return 0
 
 
