@@ -485,3 +485,31 @@ def test_growth_percentiles_of_the_same_pupils(marts):
             assert row.growth_class == expected
         checked += 1
     assert checked > 50
+
+
+def test_low_results_entry_and_exit_events(marts):
+    """Entry and exit compare each school's status with its own status the year before; none in the first year."""
+    mart = frame(marts, "select school_id, school_year, is_candidate, is_official, candidate_event, official_event "
+                        "from marts.mart_low_results order by school_id, school_year")
+    first_year = mart["school_year"].min()
+    seen = {"candidate": set(), "official": set()}
+    for _, rows in mart.groupby("school_id"):
+        previous = None
+        for row in rows.itertuples():
+            last = previous if previous is not None and previous.school_year == row.school_year - 1 else None
+            was_candidate = bool(last is not None and last.is_candidate)
+            was_official = bool(last is not None and last.is_official)
+            if row.school_year == first_year:
+                candidate, official = None, None
+            else:
+                candidate = ("остаётся" if row.is_candidate and was_candidate else "вход" if row.is_candidate
+                             else "выход" if was_candidate else None)
+                official = ("включена" if row.is_official and not was_official
+                            else "исключена" if not row.is_official and was_official else None)
+            events = tuple(None if pd.isna(v) else v for v in (row.candidate_event, row.official_event))
+            assert events == (candidate, official), row
+            seen["candidate"].add(candidate)
+            seen["official"].add(official)
+            previous = row
+    assert {"вход", "остаётся"} <= seen["candidate"]
+    assert "включена" in seen["official"] or "исключена" in seen["official"]

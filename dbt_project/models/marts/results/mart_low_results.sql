@@ -24,6 +24,22 @@ keys as (
     select school_id, school_year from candidates
     union
     select school_id, school_year from official
+),
+
+history as (
+    -- last year's status beside this year's: entry and exit, for the computed and the official status
+    select
+        keys.school_id,
+        keys.school_year,
+        lag(candidates.is_candidate) over school_years as was_candidate,
+        lag(keys.school_year) over school_years = keys.school_year - 1 as has_last_year,
+        lag(official.school_id is not null) over school_years as was_official,
+        -- the first year of the data has no last year to compare with
+        keys.school_year = min(keys.school_year) over () as is_first_year
+    from keys
+    left join candidates using (school_id, school_year)
+    left join official using (school_id, school_year)
+    window school_years as (partition by keys.school_id order by keys.school_year)
 )
 
 select
@@ -40,6 +56,19 @@ select
     candidates.worst_years::text as worst_years,
     candidates.procedures::text as procedures,
     case
+        when history.is_first_year then null
+        when candidates.is_candidate and not coalesce(history.has_last_year and history.was_candidate, false)
+            then 'вход'
+        when candidates.is_candidate then 'остаётся'
+        when history.has_last_year and history.was_candidate then 'выход'
+    end::text as candidate_event,
+    case
+        when history.is_first_year then null
+        when official.school_id is not null and not coalesce(history.has_last_year and history.was_official, false)
+            then 'включена'
+        when official.school_id is null and history.has_last_year and history.was_official then 'исключена'
+    end::text as official_event,
+    case
         when official.school_id is not null then 'ШНОР (официальный список: ' || official.official_sources || ')'
         when candidates.is_candidate then 'кандидат в ШНОР'
         when candidates.school_id is null then 'недостаточно данных для расчёта'
@@ -48,4 +77,5 @@ select
 from keys
 left join candidates using (school_id, school_year)
 left join official using (school_id, school_year)
+left join history using (school_id, school_year)
 left join schools on keys.school_id = schools.school_id
