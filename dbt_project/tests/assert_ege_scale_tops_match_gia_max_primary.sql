@@ -21,7 +21,12 @@ tops as (
     group by subject_code, valid_from, valid_to
 )
 
-select tops.subject_code, tops.valid_from, tops.top, gia_max.year, gia_max.max_primary_score
+select
+    tops.subject_code,
+    tops.valid_from,
+    tops.top,
+    gia_max.year,
+    gia_max.max_primary_score
 from tops
 left join gia_max
     on

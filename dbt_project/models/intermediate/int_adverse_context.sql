@@ -40,8 +40,9 @@ ranked as (
 fitted as (
     select
         ranked.*,
-        regr_intercept(performance, context_index) over (partition by school_year)
-        + regr_slope(performance, context_index) over (partition by school_year) * context_index as expected_performance
+        regr_intercept(ranked.performance, ranked.context_index) over (partition by ranked.school_year)
+        + regr_slope(ranked.performance, ranked.context_index) over (partition by ranked.school_year)
+        * ranked.context_index as expected_performance
     from ranked
 ),
 
@@ -58,8 +59,8 @@ residuals as (
 residual_ranks as (
     select
         residuals.*,
-        rank() over (partition by school_year order by residual desc nulls last) as residual_rank,
-        count(residual) over (partition by school_year) as residual_count
+        rank() over (partition by residuals.school_year order by residuals.residual desc nulls last) as residual_rank,
+        count(residuals.residual) over (partition by residuals.school_year) as residual_count
     from residuals
 ),
 

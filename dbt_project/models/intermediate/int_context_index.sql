@@ -34,7 +34,10 @@ components as (
 ),
 
 medians as (
-    select school_year, name, percentile_cont(0.5) within group (order by value) as median_value
+    select
+        school_year,
+        name,
+        percentile_cont(0.5) within group (order by value) as median_value
     from components
     where value is not null
     group by school_year, name

@@ -6,12 +6,20 @@ with indicators as (
 ),
 
 scores as (
-    select school_id, school_year, result_score from {{ ref('int_low_results_school_years') }}
+    select
+        school_id,
+        school_year,
+        result_score
+    from {{ ref('int_low_results_school_years') }}
 ),
 
 pairs as (
-    select indicators.indicator_code, indicators.factor_code, indicators.school_year,
-        indicators.value::double precision as x, scores.result_score as y
+    select
+        indicators.indicator_code,
+        indicators.factor_code,
+        indicators.school_year,
+        indicators.value::double precision as x,
+        scores.result_score as y
     from indicators
     inner join scores using (school_id, school_year)
 ),
@@ -40,7 +48,8 @@ correlations as (
 
 select
     *,
-    case when n_schools > 3 and abs(rho) < 1 then
-        2 * (1 - stats.normal_cdf(abs(atanh(rho)) * sqrt(n_schools - 3)))
+    case
+        when n_schools > 3 and abs(rho) < 1 then
+            2 * (1 - stats.normal_cdf(abs(atanh(rho)) * sqrt(n_schools - 3)))
     end as p_value
 from correlations

@@ -19,7 +19,7 @@ window_counts as (
         years.school_year,
         count(*) filter (where earlier.in_worst_entry) as worst_years_in_window,
         string_agg(earlier.school_year::text, ', ' order by earlier.school_year)
-            filter (where earlier.in_worst_entry) as worst_years
+        filter (where earlier.in_worst_entry) as worst_years
     from years
     cross join params
     inner join years as earlier
@@ -49,12 +49,18 @@ flagged as (
 ),
 
 numbered as (
-    select *, row_number() over (partition by school_id order by school_year) as year_number
+    select
+        *,
+        row_number() over (partition by school_id order by school_year) as year_number
     from flagged
 ),
 
 status (school_id, school_year, year_number, is_candidate) as (
-    select school_id, school_year, year_number, meets_entry
+    select
+        school_id,
+        school_year,
+        year_number,
+        meets_entry
     from numbered
     where year_number = 1
     union all

@@ -25,7 +25,12 @@ cells as (
 ),
 
 group_means as (
-    select procedure_code, subject_code, grade, school_year, sum(x) / sum(n) as mu
+    select
+        procedure_code,
+        subject_code,
+        grade,
+        school_year,
+        sum(x) / sum(n) as mu
     from cells
     group by procedure_code, subject_code, grade, school_year
 ),

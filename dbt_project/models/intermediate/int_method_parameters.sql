@@ -7,7 +7,8 @@
                  'posterior_improvement_probability', 'posterior_grid_points',
                  'growth_prior_groups', 'region_break_pp'] %}
 select
-    {% for code in codes %}
-    max(value) filter (where parameter_code = '{{ code }}')::double precision as {{ code }}{{ "," if not loop.last }}
-    {% endfor %}
+{% for code in codes %}
+    max(value) filter (where parameter_code = '{{ code }}')::double precision  -- noqa: LT02
+        as {{ code }}{{ "," if not loop.last }}  -- noqa: LT02
+{% endfor %}
 from {{ ref('method_parameters') }}

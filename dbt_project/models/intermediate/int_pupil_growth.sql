@@ -21,8 +21,8 @@ linked as (
         now_.school_id,
         now_.participant_id,
         now_.school_year,
-        prior.school_id as prior_school_id,
-        prior.score_100 as prior_score,
+        prior_.school_id as prior_school_id,
+        prior_.score_100 as prior_score,
         now_.score_100 as score
     from links
     inner join pupils as now_
@@ -30,14 +30,14 @@ linked as (
             links.procedure_code = now_.procedure_code
             and links.subject_code = now_.subject_code
             and links.grade = now_.grade
-    inner join pupils as prior
+    inner join pupils as prior_
         on
-            now_.participant_id = prior.participant_id
-            and prior.school_year = now_.school_year - 1
-            and links.prior_procedure_code = prior.procedure_code
-            and links.prior_subject_code = prior.subject_code
-            and links.prior_grade = prior.grade
-    where now_.score_100 is not null and prior.score_100 is not null
+            now_.participant_id = prior_.participant_id
+            and prior_.school_year = now_.school_year - 1
+            and links.prior_procedure_code = prior_.procedure_code
+            and links.prior_subject_code = prior_.subject_code
+            and links.prior_grade = prior_.grade
+    where now_.score_100 is not null and prior_.score_100 is not null
 ),
 
 grouped as (

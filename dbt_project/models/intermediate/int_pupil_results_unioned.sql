@@ -9,7 +9,7 @@ gia as (
     -- «2») replaces the earlier attempt
     select distinct on (participant_id, exam, subject_code, school_year) *
     from {{ ref('stg_rcoi__gia_results') }}
-    order by participant_id, exam, subject_code, school_year, exam_date desc
+    order by participant_id asc, exam asc, subject_code asc, school_year asc, exam_date desc
 ),
 
 kdr as (

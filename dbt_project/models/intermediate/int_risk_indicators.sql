@@ -26,13 +26,19 @@ performance as (
 ),
 
 vacancies as (
-    select school_id, year as school_year, sum(vacancies)::numeric as vacancies
+    select
+        school_id,
+        year as school_year,
+        sum(vacancies)::numeric as vacancies
     from {{ source('raw', 'vacancies') }}
     group by school_id, year
 ),
 
 olympiads as (
-    select o.school_id, o.year as school_year, sum(o.participants) as participants
+    select
+        o.school_id,
+        o.year as school_year,
+        sum(o.participants) as participants
     from {{ source('raw', 'olympiads') }} as o
     where o.stage = 'school'
     group by o.school_id, o.year
@@ -43,9 +49,20 @@ passport as (
 ),
 
 school_years as (
-    select school_id, school_year from passport
-    union select school_id, school_year from teachers
-    union select school_id, school_year from performance
+    select
+        school_id,
+        school_year
+    from passport
+    union
+    select
+        school_id,
+        school_year
+    from teachers
+    union
+    select
+        school_id,
+        school_year
+    from performance
 ),
 
 wide as (
@@ -78,17 +95,22 @@ wide as (
 ),
 
 long as (
-    select wide.school_id, wide.school_year, item.indicator_code, item.value
+    select
+        wide.school_id,
+        wide.school_year,
+        item.indicator_code,
+        item.value
     from wide
-    cross join lateral (
-        values
+    cross join
+        lateral (
+            values
         {% for code in ['vacancies', 'teachers_over_60_pct', 'outside_speciality_pct', 'gaps_found_pct',
                         'no_training_3y_pct', 'no_quality_course_pct', 'failing_pct', 'repeaters_pct',
                         'unexcused_absence_per_pupil', 'olympiad_low_participation', 'prevention_register_pct',
                         'single_parent_pct', 'unemployed_parents_pct', 'disability_pct', 'non_native_russian_pct'] %}
-        ('{{ code }}', wide.{{ code }}::numeric){{ "," if not loop.last }}
-        {% endfor %}
-    ) as item (indicator_code, value)
+            ('{{ code }}', wide.{{ code }}::numeric){{ "," if not loop.last }}
+            {% endfor %}
+        ) as item (indicator_code, value)
     where item.value is not null
 )
 

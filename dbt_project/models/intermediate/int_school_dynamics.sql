@@ -58,30 +58,51 @@ pairs as (
 tested as (
     select
         pairs.*,
-        100.0 * (low_now::double precision / n_now - low_prev::double precision / n_prev) as low_change_pp,
-        100.0 * stats.newcombe_lower(low_now, n_now, low_prev, n_prev, params.confidence_z) as low_change_lower_pp,
-        100.0 * stats.newcombe_upper(low_now, n_now, low_prev, n_prev, params.confidence_z) as low_change_upper_pp,
-        100.0 * (quality_now::double precision / n_now - quality_prev::double precision / n_prev)
+        100.0
+        * (pairs.low_now::double precision / pairs.n_now - pairs.low_prev::double precision / pairs.n_prev)
+            as low_change_pp,
+        100.0
+        * stats.newcombe_lower(pairs.low_now, pairs.n_now, pairs.low_prev, pairs.n_prev, params.confidence_z)
+            as low_change_lower_pp,
+        100.0
+        * stats.newcombe_upper(pairs.low_now, pairs.n_now, pairs.low_prev, pairs.n_prev, params.confidence_z)
+            as low_change_upper_pp,
+        100.0
+        * (pairs.quality_now::double precision / pairs.n_now - pairs.quality_prev::double precision / pairs.n_prev)
             as quality_change_pp,
-        100.0 * stats.newcombe_lower(quality_now, n_now, quality_prev, n_prev, params.confidence_z)
+        100.0
+        * stats.newcombe_lower(pairs.quality_now, pairs.n_now, pairs.quality_prev, pairs.n_prev, params.confidence_z)
             as quality_change_lower_pp,
-        100.0 * stats.newcombe_upper(quality_now, n_now, quality_prev, n_prev, params.confidence_z)
+        100.0
+        * stats.newcombe_upper(pairs.quality_now, pairs.n_now, pairs.quality_prev, pairs.n_prev, params.confidence_z)
             as quality_change_upper_pp,
-        mean_now - mean_prev as mean_change,
-        stats.welch_p(mean_now, variance_now, n_now, mean_prev, variance_prev, n_prev) as mean_welch_p,
-        least(low_now, n_now - low_now, low_prev, n_prev - low_prev) < params.fisher_small_count as low_small,
-        least(quality_now, n_now - quality_now, quality_prev, n_prev - quality_prev) < params.fisher_small_count
+        pairs.mean_now - pairs.mean_prev as mean_change,
+        stats.welch_p(
+            pairs.mean_now, pairs.variance_now, pairs.n_now, pairs.mean_prev, pairs.variance_prev, pairs.n_prev
+        ) as mean_welch_p,
+        least(pairs.low_now, pairs.n_now - pairs.low_now, pairs.low_prev, pairs.n_prev - pairs.low_prev)
+        < params.fisher_small_count as low_small,
+        least(pairs.quality_now, pairs.n_now - pairs.quality_now, pairs.quality_prev, pairs.n_prev - pairs.quality_prev)
+        < params.fisher_small_count
             as quality_small
     from pairs
     cross join params
-    where quality_now is not null and low_now is not null
+    where pairs.quality_now is not null and pairs.low_now is not null
 ),
 
 significance as (
     select
         tested.*,
-        case when low_small then stats.fisher_exact_p(low_now, n_now, low_prev, n_prev) end as low_fisher_p,
-        case when quality_small then stats.fisher_exact_p(quality_now, n_now, quality_prev, n_prev) end
+        case
+            when
+                tested.low_small
+                then stats.fisher_exact_p(tested.low_now, tested.n_now, tested.low_prev, tested.n_prev)
+        end as low_fisher_p,
+        case
+            when
+                tested.quality_small
+                then stats.fisher_exact_p(tested.quality_now, tested.n_now, tested.quality_prev, tested.n_prev)
+        end
             as quality_fisher_p
     from tested
 ),
@@ -90,12 +111,12 @@ judged as (
     select
         significance.*,
         case
-            when low_small then low_fisher_p < params.alpha
-            else low_change_lower_pp > 0 or low_change_upper_pp < 0
+            when significance.low_small then significance.low_fisher_p < params.alpha
+            else significance.low_change_lower_pp > 0 or significance.low_change_upper_pp < 0
         end as low_significant,
         case
-            when quality_small then quality_fisher_p < params.alpha
-            else quality_change_lower_pp > 0 or quality_change_upper_pp < 0
+            when significance.quality_small then significance.quality_fisher_p < params.alpha
+            else significance.quality_change_lower_pp > 0 or significance.quality_change_upper_pp < 0
         end as quality_significant,
         params.fail_increase_pp,
         params.dynamics_min_n,
@@ -141,14 +162,15 @@ select
         as low_change_vs_region_pp,
     case
         -- too few participants for the tests: the posterior probability decides, or no class at all
-        when least(judged.n_prev, judged.n_now) < judged.reliability_low_n then
-            case
-                when posterior_improvement.p_improved >= judged.posterior_improvement_probability
-                    then 'положительная'
-                when 1 - posterior_improvement.p_improved >= judged.posterior_improvement_probability
-                    then 'отрицательная'
-                else 'недостаточно данных'
-            end
+        when least(judged.n_prev, judged.n_now) < judged.reliability_low_n
+            then
+                case
+                    when posterior_improvement.p_improved >= judged.posterior_improvement_probability
+                        then 'положительная'
+                    when 1 - posterior_improvement.p_improved >= judged.posterior_improvement_probability
+                        then 'отрицательная'
+                    else 'недостаточно данных'
+                end
         when
             (judged.low_significant and judged.low_change_pp > 0)
             or judged.low_change_pp >= judged.fail_increase_pp

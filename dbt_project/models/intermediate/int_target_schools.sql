@@ -1,11 +1,18 @@
 -- The programmes' target group per school year: ШНОР (official list of the year, any source) and ШНСУ
 -- (the bottom quarter of the region by context index).
 with official as (
-    select distinct school_id, school_year from {{ ref('stg_lists__shnor') }}
+    select distinct
+        school_id,
+        school_year
+    from {{ ref('stg_lists__shnor') }}
 ),
 
 adverse as (
-    select school_id, school_year from {{ ref('int_adverse_context') }} where is_adverse
+    select
+        school_id,
+        school_year
+    from {{ ref('int_adverse_context') }}
+    where is_adverse
 ),
 
 schools as (

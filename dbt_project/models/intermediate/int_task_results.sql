@@ -76,10 +76,26 @@ task_catalogue as (
         mode() within group (order by max_points) as task_max_points,
         mode() within group (order by difficulty) as difficulty
     from (
-        select procedure_code, school_year, subject_code, grade, task_code, task_kind, max_points, difficulty
+        select
+            procedure_code,
+            school_year,
+            subject_code,
+            grade,
+            task_code,
+            task_kind,
+            max_points,
+            difficulty
         from cells
         union all
-        select 'vpr', school_year, subject_code, grade, task_code, null, max_points, difficulty
+        select
+            'vpr' as procedure_code,
+            school_year,
+            subject_code,
+            grade,
+            task_code,
+            null as task_kind,
+            max_points,
+            difficulty
         from reports
         where org_level = 'region'
     ) as task_rows

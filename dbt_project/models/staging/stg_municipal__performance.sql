@@ -9,7 +9,8 @@ decoded as (
     select
         source.*,
         -- the database collation is C, under which lower() leaves Cyrillic letters as they are
-        lower(btrim(source.period) collate pg_c_utf8) as period_text
+        -- (noqa: sqlfluff parses the collation name as a column reference)
+        lower(btrim(source.period) collate pg_c_utf8) as period_text  -- noqa: RF03
     from source
 ),
 
@@ -17,12 +18,12 @@ kinds as (
     select
         decoded.*,
         case
-            when period_text ~ 'четверт' then 'quarter'
-            when period_text ~ 'полугод' then 'half'
-            when period_text ~ '^(за\s+)?(учебный\s+)?год$|итог' then 'year'
+            when decoded.period_text ~ 'четверт' then 'quarter'
+            when decoded.period_text ~ 'полугод' then 'half'
+            when decoded.period_text ~ '^(за\s+)?(учебный\s+)?год$|итог' then 'year'
         end as period_kind,
         -- the term number is written in Arabic or Roman numerals
-        case coalesce(substring(period_text from '^(\d+|iv|iii|ii|i)\M'), '')
+        case coalesce(substring(decoded.period_text from '^(\d+|iv|iii|ii|i)\M'), '')
             when '1' then 1 when 'i' then 1
             when '2' then 2 when 'ii' then 2
             when '3' then 3 when 'iii' then 3

@@ -3,8 +3,10 @@
 -- same name replaces the events, so the key survives a reload).
 select
     events.event_date,
-    case when extract(month from events.event_date) >= 9 then extract(year from events.event_date) + 1
-        else extract(year from events.event_date) end::integer as school_year,
+    case
+        when extract(month from events.event_date) >= 9 then extract(year from events.event_date) + 1
+        else extract(year from events.event_date)
+    end::integer as school_year,
     events.level,
     events.event_kind,
     links.school_id,

@@ -15,7 +15,8 @@ short_answers as (
         case when chars.symbol in ('+', '-') then 1 end as stated_max_points
     from source
     -- unnest of an array: the planner expects a few rows per string (string_to_table: a thousand)
-    cross join lateral unnest(regexp_split_to_array(source.short_answers, ''))
+    cross join
+        lateral unnest(regexp_split_to_array(source.short_answers, ''))
         with ordinality as chars (symbol, task_position)
     where source.short_answers <> ''
 ),
@@ -29,7 +30,8 @@ long_answers as (
         parts.match[1]::integer as points,
         parts.match[2]::integer as stated_max_points
     from source
-    cross join lateral regexp_matches(source.long_answers, '(\d+)\((\d+)\)', 'g')
+    cross join
+        lateral regexp_matches(source.long_answers, '(\d+)\((\d+)\)', 'g')
         with ordinality as parts (match, task_position)
 ),
 

@@ -19,7 +19,7 @@ successors as (
         event_date as merged_on
     from reorganisations
     where event_kind in ('присоединение', 'слияние') and school_id_before <> school_id_after
-    order by school_id_before, event_date desc
+    order by school_id_before asc, event_date desc
 ),
 
 former_names as (

@@ -29,7 +29,7 @@ rcoi as (
         subject_code,
         string_agg(
             case exam when 'OGE' then 'ОГЭ' when 'EGE' then 'ЕГЭ' else exam end || ' ' || gia_subject_code,
-            '; ' order by exam desc, gia_subject_code
+            '; ' order by exam desc, gia_subject_code asc
         ) as rcoi_subject_codes
     from gia_subjects
     group by subject_code

@@ -21,7 +21,10 @@ min_cell as (
 ),
 
 pupils as (
-    select school_id, school_year, sum(enrolled) as enrolled
+    select
+        school_id,
+        school_year,
+        sum(enrolled) as enrolled
     from performance
     where period_code = 'year'
     group by school_id, school_year
@@ -48,8 +51,9 @@ select
     suppressed.is_suppressed::boolean as is_suppressed,
     case when not suppressed.is_suppressed then suppressed.pupils_with_route end::integer as pupils_with_route,
     suppressed.enrolled::integer as pupils_enrolled,
-    round(case when not suppressed.is_suppressed
-        then 100.0 * suppressed.pupils_with_route / nullif(suppressed.enrolled, 0)
+    round(case
+        when not suppressed.is_suppressed
+            then 100.0 * suppressed.pupils_with_route / nullif(suppressed.enrolled, 0)
     end, 2)::numeric(7, 2) as share_with_route
 from suppressed
 left join schools on suppressed.school_id = schools.school_id

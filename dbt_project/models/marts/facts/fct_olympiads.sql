@@ -41,8 +41,9 @@ select
     case when not suppressed.is_suppressed then suppressed.prize_winners end::integer as prize_winners,
     case when not suppressed.is_suppressed then suppressed.winners + suppressed.prize_winners end::integer
         as winners_and_prize_winners,
-    round(case when not suppressed.is_suppressed
-        then 100.0 * (suppressed.winners + suppressed.prize_winners) / nullif(suppressed.participants, 0)
+    round(case
+        when not suppressed.is_suppressed
+            then 100.0 * (suppressed.winners + suppressed.prize_winners) / nullif(suppressed.participants, 0)
     end, 2)::numeric(7, 2) as share_winners_and_prize_winners
 from suppressed
 left join schools on suppressed.school_id = schools.school_id

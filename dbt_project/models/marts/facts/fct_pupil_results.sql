@@ -61,13 +61,21 @@ mark_scales as (
 
 -- the top of an ЕГЭ conversion scale is the maximum primary score (gia_max_primary lacks some subjects)
 ege_scale_tops as (
-    select subject_code, valid_from, valid_to, max(primary_score) as max_primary_score
+    select
+        subject_code,
+        valid_from,
+        valid_to,
+        max(primary_score) as max_primary_score
     from ege_score_scales
     group by subject_code, valid_from, valid_to
 ),
 
 kdr_maxima as (
-    select procedure_code, valid_from, valid_to, sum(max_points) as max_primary_score
+    select
+        procedure_code,
+        valid_from,
+        valid_to,
+        sum(max_points) as max_primary_score
     from kdr_skill_groups
     group by procedure_code, valid_from, valid_to
 ),
@@ -132,8 +140,10 @@ select
     scored.max_score::integer as max_primary_score,
     -- КДР: the percent the regional centre reports; otherwise the primary score over the maximum
     round(
-        case when scored.result_kind = 'level' then scored.score_100
-            else 100.0 * scored.primary_score / nullif(scored.max_score, 0) end, 2
+        case
+            when scored.result_kind = 'level' then scored.score_100
+            else 100.0 * scored.primary_score / nullif(scored.max_score, 0)
+        end, 2
     )::numeric(5, 2) as score_pct,
     scored.mark::integer as mark,
     scored.level_code::text as level_code,

@@ -30,7 +30,9 @@ event_schools as (
 ),
 
 school_counts as (
-    select event_id, count(*) as schools_in_event
+    select
+        event_id,
+        count(*) as schools_in_event
     from event_schools
     group by event_id
 )

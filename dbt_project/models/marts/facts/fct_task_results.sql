@@ -55,6 +55,6 @@ select
     ordered.region_n_participants::integer as region_n_participants,
     ordered.region_source::text as region_source,
     round(case when not ordered.is_suppressed then ordered.mean_pct_of_max - ordered.region_pct_of_max end, 2)
-        ::numeric(6, 2) as diff_from_region_pp
+    ::numeric(6, 2) as diff_from_region_pp
 from ordered
 left join schools on ordered.school_id = schools.school_id

@@ -39,10 +39,10 @@ select
     counts.teachers::integer as teachers,
     {% for column in ['over_60', 'outside_speciality', 'gap_diagnostic_done', 'gaps_found', 'trained_3y',
                       'quality_course', 'support_municipal', 'support_regional', 'with_mentor'] %}
-    counts.{{ column }}::integer as teachers_{{ column }},
-    round(100.0 * counts.{{ column }} / nullif(counts.teachers, 0), 2)::numeric(7, 2) as share_{{ column }}
-    {{- "," if not loop.last }}
-    {% endfor %}
+counts.{{ column }}::integer as teachers_{{ column }},
+round(100.0 * counts.{{ column }} / nullif(counts.teachers, 0), 2)::numeric(7, 2) as share_{{ column }}
+{{- "," if not loop.last }}
+{% endfor %}
 from counts
 left join schools on counts.school_id = schools.school_id
 left join targets on counts.school_id = targets.school_id and counts.school_year = targets.school_year

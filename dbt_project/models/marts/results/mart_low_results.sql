@@ -9,8 +9,10 @@ official as (
         school_id,
         school_year,
         string_agg(
-            case list_source when 'rosobrnadzor' then 'Рособрнадзор' when 'fioko' then 'ФИОКО'
-                when 'coko' then 'ЦОКО' else list_source end, ', ' order by list_source
+            case list_source
+                when 'rosobrnadzor' then 'Рособрнадзор' when 'fioko' then 'ФИОКО'
+                when 'coko' then 'ЦОКО' else list_source
+            end, ', ' order by list_source
         ) as official_sources
     from {{ ref('stg_lists__shnor') }}
     group by school_id, school_year
@@ -21,9 +23,15 @@ schools as (
 ),
 
 keys as (
-    select school_id, school_year from candidates
+    select
+        school_id,
+        school_year
+    from candidates
     union
-    select school_id, school_year from official
+    select
+        school_id,
+        school_year
+    from official
 ),
 
 history as (

@@ -38,10 +38,14 @@ pairs as (
         now_.n_participants as n_now,
         100.0 * prev.low_count / prev.n_participants as share_low_prev,
         100.0 * now_.low_count / now_.n_participants as share_low_now,
-        100.0 * stats.newcombe_lower(now_.low_count, now_.n_participants, prev.low_count, prev.n_participants,
-                                     params.confidence_z) as change_lower_pp,
-        100.0 * stats.newcombe_upper(now_.low_count, now_.n_participants, prev.low_count, prev.n_participants,
-                                     params.confidence_z) as change_upper_pp,
+        100.0 * stats.newcombe_lower(
+            now_.low_count, now_.n_participants, prev.low_count, prev.n_participants,
+            params.confidence_z
+        ) as change_lower_pp,
+        100.0 * stats.newcombe_upper(
+            now_.low_count, now_.n_participants, prev.low_count, prev.n_participants,
+            params.confidence_z
+        ) as change_upper_pp,
         params.region_break_pp
     from region as now_
     inner join region as prev

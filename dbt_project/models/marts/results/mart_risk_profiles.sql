@@ -30,7 +30,10 @@ computed as (
 ),
 
 official as (
-    select school_id, year as school_year, factor_code,
+    select
+        school_id,
+        year as school_year,
+        factor_code,
         case risk_level when 'high' then 'высокий' when 'medium' then 'средний' when 'low' then 'низкий' end
             as official_level
     from {{ source('raw', 'project500_risk_profiles') }}
@@ -41,9 +44,17 @@ schools as (
 ),
 
 keys as (
-    select school_id, school_year, factor_code from computed
+    select
+        school_id,
+        school_year,
+        factor_code
+    from computed
     union
-    select school_id, school_year, factor_code from official
+    select
+        school_id,
+        school_year,
+        factor_code
+    from official
 )
 
 select

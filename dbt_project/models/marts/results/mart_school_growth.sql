@@ -18,7 +18,11 @@ params as (
 ),
 
 sizes as (
-    select link_code, school_id, school_year, count(*) as n_pupils
+    select
+        link_code,
+        school_id,
+        school_year,
+        count(*) as n_pupils
     from growth
     group by link_code, school_id, school_year
 ),
@@ -31,9 +35,9 @@ medians as (
         sizes.n_pupils,
         percentile_cont(0.5) within group (order by growth.growth_percentile) as median_growth,
         percentile_cont(greatest(0.5 - params.confidence_z / (2 * sqrt(sizes.n_pupils)), 0))
-            within group (order by growth.growth_percentile) as median_lower,
+        within group (order by growth.growth_percentile) as median_lower,
         percentile_cont(least(0.5 + params.confidence_z / (2 * sqrt(sizes.n_pupils)), 1))
-            within group (order by growth.growth_percentile) as median_upper
+        within group (order by growth.growth_percentile) as median_upper
     from growth
     inner join sizes using (link_code, school_id, school_year)
     cross join params
@@ -49,17 +53,21 @@ select
     medians.school_year::integer as school_year,
     'те же обучающиеся'::text as comparison_kind,
     medians.n_pupils::integer as n_pupils,
-    case when not suppressed then round(medians.median_growth::numeric, 1) end::numeric(5, 1) as median_growth,
-    case when not suppressed then round(medians.median_lower::numeric, 1) end::numeric(5, 1) as median_growth_lower,
-    case when not suppressed then round(medians.median_upper::numeric, 1) end::numeric(5, 1) as median_growth_upper,
+    case when not medians.suppressed then round(medians.median_growth::numeric, 1) end::numeric(5, 1) as median_growth,
+    case when not medians.suppressed then round(medians.median_lower::numeric, 1) end::numeric(5, 1)
+        as median_growth_lower,
+    case when not medians.suppressed then round(medians.median_upper::numeric, 1) end::numeric(5, 1)
+        as median_growth_upper,
     case
-        when suppressed then 'скрыто (менее минимального числа обучающихся)'
+        when medians.suppressed then 'скрыто (менее минимального числа обучающихся)'
         when medians.median_lower > 50 then 'рост выше типичного'
         when medians.median_upper < 50 then 'рост ниже типичного'
         else 'рост в пределах типичного'
     end::text as growth_class
 from (
-    select medians.*, medians.n_pupils < params.min_cell_size as suppressed
+    select
+        medians.*,
+        medians.n_pupils < params.min_cell_size as suppressed
     from medians
     cross join params
 ) as medians

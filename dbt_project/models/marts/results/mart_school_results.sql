@@ -12,7 +12,10 @@ procedures as (
 ),
 
 subjects as (
-    select distinct subject_code, subject_name from {{ ref('subjects') }}
+    select distinct
+        subject_code,
+        subject_name
+    from {{ ref('subjects') }}
 ),
 
 min_cell as (

@@ -22,7 +22,9 @@ years as (
 ),
 
 municipality_years as (
-    select distinct schools.municipality, years.school_year
+    select distinct
+        schools.municipality,
+        years.school_year
     from schools
     cross join years
 ),
@@ -33,10 +35,15 @@ counts as (
         municipality_years.municipality,
         municipality_years.school_year,
         indicator.code as indicator_code,
-        count(targets.school_id) filter (where indicator.code in ('I01', 'I15') and targets.is_shnor or
-                                                indicator.code = 'I02' and targets.is_shnsu) as numerator,
+        count(targets.school_id) filter (
+            where indicator.code in ('I01', 'I15') and targets.is_shnor
+            or indicator.code = 'I02' and targets.is_shnsu
+        ) as numerator,
         null::bigint as numerator_lenient,
-        (select count(*) from schools as s where s.municipality = municipality_years.municipality) as denominator,
+        (
+            select count(*) from schools as s
+            where s.municipality = municipality_years.municipality
+        ) as denominator,
         array_agg(targets.school_id order by targets.school_id) filter (
             where indicator.code in ('I01', 'I15') and targets.is_shnor or indicator.code = 'I02' and targets.is_shnsu
         ) as school_ids
@@ -103,15 +110,25 @@ teachers as (
     from targets
     inner join {{ ref('stg_municipal__teachers') }} as t
         on targets.school_id = t.school_id and targets.school_year = t.school_year
-    cross join lateral (
-        values
-        ('I11', t.support_municipal),
-        ('I12', t.gap_diagnostic_done),
-        ('I13', t.support_regional),
-        ('I16', t.quality_course),
-        ('I17', t.trained_3y)
-    ) as indicator (code, flag)
+    cross join
+        lateral (
+            values
+            ('I11', t.support_municipal),
+            ('I12', t.gap_diagnostic_done),
+            ('I13', t.support_regional),
+            ('I16', t.quality_course),
+            ('I17', t.trained_3y)
+        ) as indicator (code, flag)
     group by targets.municipality, targets.school_year, indicator.code
+),
+
+-- schools involved in regional events, per school year
+regional_events as (
+    select distinct
+        school_id,
+        school_year
+    from {{ ref('stg_municipal__support_events') }}
+    where level = 'regional'
 ),
 
 -- I14: target schools involved in regional events of the school year
@@ -126,11 +143,7 @@ events as (
         array_agg(targets.school_id order by targets.school_id) filter (where involved.school_id is not null)
             as school_ids
     from targets
-    left join (
-        select distinct school_id, school_year
-        from {{ ref('stg_municipal__support_events') }}
-        where level = 'regional'
-    ) as involved
+    left join regional_events as involved
         on targets.school_id = involved.school_id and targets.school_year = involved.school_year
     group by targets.municipality, targets.school_year
 ),
@@ -153,17 +166,20 @@ olympiads as (
     select
         school_id,
         school_year,
-        {% for stage in ['school', 'municipal', 'regional'] %}
-        sum(participants) filter (where stage_code = '{{ stage }}') as participants_{{ stage }},
-        sum(winners + prize_winners) filter (where stage_code = '{{ stage }}') as awarded_{{ stage }}
-        {{- "," if not loop.last }}
-        {% endfor %}
+    {% for stage in ['school', 'municipal', 'regional'] %}
+    sum(participants) filter (where stage_code = '{{ stage }}') as participants_{{ stage }},
+    sum(winners + prize_winners) filter (where stage_code = '{{ stage }}') as awarded_{{ stage }}
+    {{- "," if not loop.last }}
+    {% endfor %}
     from {{ ref('stg_municipal__olympiads') }}
     group by school_id, school_year
 ),
 
 routes as (
-    select school_id, school_year, sum(pupils_with_route) as pupils_with_route
+    select
+        school_id,
+        school_year,
+        sum(pupils_with_route) as pupils_with_route
     from {{ ref('stg_municipal__individual_routes') }}
     group by school_id, school_year
 ),
@@ -216,12 +232,32 @@ pupils as (
 ),
 
 all_indicators as (
-    select *, null::numeric as pupil_base from counts
-    union all select *, null::numeric as pupil_base from programmes
-    union all select *, null::numeric as pupil_base from dynamics
-    union all select *, null::numeric as pupil_base from teachers
-    union all select *, null::numeric as pupil_base from events
-    union all select * from pupils
+    select
+        *,
+        null::numeric as pupil_base
+    from counts
+    union all
+    select
+        *,
+        null::numeric as pupil_base
+    from programmes
+    union all
+    select
+        *,
+        null::numeric as pupil_base
+    from dynamics
+    union all
+    select
+        *,
+        null::numeric as pupil_base
+    from teachers
+    union all
+    select
+        *,
+        null::numeric as pupil_base
+    from events
+    union all
+    select * from pupils
 ),
 
 -- a municipal figure about 1 to min_cell_size − 1 pupils is hidden like a school's cell
