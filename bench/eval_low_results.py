@@ -71,8 +71,18 @@ def main() -> int:
     print(f"dynamics of stable schools: {len(judged)} comparisons, «положительная» {positive:.3f} (α = 0.05)")
     for method in sorted({m for m, _ in judged}):
         rows = [c for m, c in judged if m == method]
+        classified = [c for c in rows if c != "недостаточно данных"]
         print(f"  {method}: {len(rows)} comparisons, «положительная» "
-              f"{sum(c == 'положительная' for c in rows) / len(rows):.3f}")
+              f"{sum(c == 'положительная' for c in rows) / len(rows):.3f}; among the {len(classified)} with a class "
+              f"{sum(c == 'положительная' for c in classified) / max(len(classified), 1):.3f}")
+    # power: schools whose ability rose after support (the years after support_start)
+    improving = {(s, y) for s, v in truth.items() if v["improving_after_support"]
+                 for y in range(v["support_start_year"] + 1, args.year + 1)
+                 if str(y) in v["latent_ability"] and str(y - 1) in v["latent_ability"]
+                 and v["latent_ability"][str(y)] - v["latent_ability"][str(y - 1)] > 0.3}
+    rose = [c for s, y, _, c in dynamics if (s, y) in improving]
+    print(f"dynamics of schools whose ability rose after support: {len(rose)} comparisons, «положительная» "
+          f"{sum(c == 'положительная' for c in rose) / max(len(rose), 1):.3f}")
     return 0
 
 

@@ -3,7 +3,8 @@
   - edu_loader writes the raw schema; edu_transformer reads raw and builds the other schemas;
   - edu_reader (BI) reads the marts only;
   - municipal analysts (seed analyst_scopes) read the marts through row-level security: only the rows of
-    their municipality. The roles are created NOLOGIN when missing; a DBA gives logins to people.
+    their municipality. The roles are created NOLOGIN when missing; a DBA gives logins to people;
+  - pupil-level marts (meta pupil_level) are closed to both: they would undo the small-cell suppression.
 -#}
 {% macro grant_access() %}
 {% set scopes_relation = ref('analyst_scopes') %}
@@ -54,6 +55,14 @@ create policy bi_reads_all on {{ relation }} for select to edu_reader using (tru
 drop policy if exists analyst_reads_own_municipality on {{ relation }};
 create policy analyst_reads_own_municipality on {{ relation }} for select to edu_municipal_analyst
     using (municipality in (select s.municipality from access.analyst_scopes as s where s.role_name = current_user));
+{% endif %}
+{% endfor %}
+{% for node in graph.nodes.values()
+   if node.resource_type == 'model' and node.config.schema == 'marts' and node.config.meta.get('pupil_level') %}
+{% set relation = adapter.get_relation(database=node.database, schema='marts', identifier=node.alias) %}
+{% if relation is not none %}
+revoke all on {{ relation }} from edu_reader, edu_municipal_analyst;
+grant select on {{ relation }} to edu_transformer;
 {% endif %}
 {% endfor %}
 {% endif %}

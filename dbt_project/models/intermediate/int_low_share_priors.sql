@@ -8,7 +8,12 @@ with results as (
 ),
 
 params as (
-    select n_min_identification as n_min from {{ ref('int_method_parameters') }}
+    select
+        n_min_identification as n_min,
+        prior_kappa_min,
+        prior_kappa_max,
+        prior_min_schools
+    from {{ ref('int_method_parameters') }}
 ),
 
 cells as (
@@ -43,19 +48,29 @@ moments as (
         cells.school_year,
         group_means.mu,
         count(*) as n_schools,
-        greatest(var_samp(cells.x / cells.n) - avg(group_means.mu * (1 - group_means.mu) / cells.n), 1e-6)
-            as between_variance
+        var_samp(cells.x / cells.n) - avg(group_means.mu * (1 - group_means.mu) / cells.n) as between_variance
     from cells
     inner join group_means using (procedure_code, subject_code, grade, school_year)
     group by cells.procedure_code, cells.subject_code, cells.grade, cells.school_year, group_means.mu
 )
 
 select
-    procedure_code,
-    subject_code,
-    grade,
-    school_year,
-    mu as region_share_low,
-    n_schools,
-    least(greatest(mu * (1 - mu) / between_variance - 1, 1), 10000) as kappa
+    moments.procedure_code,
+    moments.subject_code,
+    moments.grade,
+    moments.school_year,
+    moments.mu as region_share_low,
+    moments.n_schools,
+    case
+        -- too few schools to tell the spread between them: a weak prior, the school's own data decide
+        when moments.n_schools < params.prior_min_schools or moments.between_variance is null
+            then params.prior_kappa_min
+        -- no spread beyond binomial noise: the strongest prior allowed
+        when moments.between_variance <= 0 then params.prior_kappa_max
+        else least(
+            greatest(moments.mu * (1 - moments.mu) / moments.between_variance - 1, params.prior_kappa_min),
+            params.prior_kappa_max
+        )
+    end as kappa
 from moments
+cross join params

@@ -5,7 +5,8 @@
                  'min_procedures', 'entry_years_required', 'entry_window_years', 'adverse_share',
                  'resilient_top_share', 'risk_high_share', 'risk_medium_share', 'risk_min_indicators',
                  'posterior_improvement_probability', 'posterior_grid_points',
-                 'growth_prior_groups', 'region_break_pp'] %}
+                 'growth_prior_groups', 'region_break_pp', 'prior_kappa_min', 'prior_kappa_max',
+                 'prior_min_schools'] %}
 select
 {% for code in codes %}
     max(value) filter (where parameter_code = '{{ code }}')::double precision  -- noqa: LT02

@@ -1,7 +1,8 @@
 {{ config(materialized='table') }}
 -- Growth of the same pupils from one procedure to the next year's (growth_links): a growth percentile
 -- that ranks each pupil's current score among the region's pupils with a similar prior score (the
--- prior score's groups by cume_dist; the mid-rank percentile within the group). A nonparametric stand-in
+-- prior score's groups by cume_dist; the mid-rank percentile of the residual of a straight-line fit within
+-- the group). A nonparametric stand-in
 -- for the quantile regression of student growth percentiles: 50 is typical growth for that start.
 with pupils as (
     select * from {{ ref('int_pupil_results_unioned') }}
@@ -49,6 +50,23 @@ grouped as (
         )::integer as prior_group
     from linked
     cross join params
+),
+
+adjusted as (
+    -- within a group the prior score still varies (the tail groups are wide): rank the residual of a
+    -- straight-line fit on the prior score, not the raw score, so a pupil at the bottom of a group is not
+    -- pushed down; rounded so that equal residuals tie exactly
+    select
+        grouped.*,
+        round((
+            grouped.score - coalesce(
+                regr_intercept(grouped.score, grouped.prior_score) over start_group
+                + regr_slope(grouped.score, grouped.prior_score) over start_group * grouped.prior_score,
+                avg(grouped.score) over start_group
+            )
+        )::numeric, 9) as residual
+    from grouped
+    window start_group as (partition by grouped.link_code, grouped.school_year, grouped.prior_group)
 )
 
 select
@@ -60,10 +78,11 @@ select
     prior_score,
     score,
     prior_group,
-    -- mid-rank percentile: pupils below plus half of the ties, of all pupils in the group
+    residual,
+    -- mid-rank percentile of the residual: pupils below plus half of the ties, of all pupils in the group
     100.0 * (
         rank() over start_group - 1
         + cume_dist() over start_group * count(*) over (partition by link_code, school_year, prior_group)
     ) / (2 * count(*) over (partition by link_code, school_year, prior_group)) as growth_percentile
-from grouped
-window start_group as (partition by link_code, school_year, prior_group order by score)
+from adjusted
+window start_group as (partition by link_code, school_year, prior_group order by residual)

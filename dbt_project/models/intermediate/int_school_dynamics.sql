@@ -3,8 +3,9 @@
 -- pupils, so a cross-cohort comparison), with Newcombe intervals, Fisher's exact test for small counts,
 -- Welch's test for the mean score, the region's own change over the same years, a class and the
 -- reliability of the comparison. Below reliability_low_n participants the class comes from the
--- beta-binomial posterior probability that the share of «2» fell (one prior for both years, so that a
--- region-wide shift does not move it).
+-- beta-binomial posterior probability that the share of «2» fell (one prior for both years). The classes
+-- are judged against zero, not against the region's change: a region-wide shift is reported once in
+-- mart_region_dynamics, and low_change_vs_region_pp gives each school's change net of it.
 with results as (
     select
         *,
@@ -130,105 +131,113 @@ judged as (
 
 posterior_improvement as (
     select * from {{ ref('int_small_school_improvement') }}
+),
+
+assessed as (
+    -- what the class and the lenient variant are made of: a (significant, or for small schools probable)
+    -- improvement or deterioration, and the sign of the change
+    select
+        judged.*,
+        posterior_improvement.p_improved,
+        least(judged.n_prev, judged.n_now) < judged.reliability_low_n as is_small,
+        case
+            when least(judged.n_prev, judged.n_now) < judged.reliability_low_n
+                then posterior_improvement.p_improved >= judged.posterior_improvement_probability
+            else
+                (judged.low_significant and judged.low_change_pp < 0)
+                or (judged.quality_significant and judged.quality_change_pp > 0)
+        end as improved,
+        case
+            when least(judged.n_prev, judged.n_now) < judged.reliability_low_n
+                then 1 - posterior_improvement.p_improved >= judged.posterior_improvement_probability
+            else
+                (judged.low_significant and judged.low_change_pp > 0)
+                or judged.low_change_pp >= judged.fail_increase_pp
+                or (judged.quality_significant and judged.quality_change_pp < 0)
+        end as deteriorated,
+        judged.quality_change_pp - judged.low_change_pp > 0 as trend_up
+    from judged
+    left join posterior_improvement
+        on
+            judged.school_id = posterior_improvement.school_id
+            and judged.procedure_code = posterior_improvement.procedure_code
+            and judged.subject_code = posterior_improvement.subject_code
+            and judged.grade = posterior_improvement.grade
+            and judged.school_year = posterior_improvement.school_year
+),
+
+classified as (
+    select
+        assessed.*,
+        case
+            when assessed.deteriorated then 'отрицательная'
+            when assessed.improved then 'положительная'
+            -- small schools: neither probable, or no prior to judge by
+            when assessed.is_small then 'недостаточно данных'
+            else 'без значимых изменений'
+        end as dynamics_class
+    from assessed
 )
 
-
 select
-    judged.school_id,
-    judged.procedure_code,
-    judged.subject_code,
-    judged.grade,
-    judged.school_year,
+    classified.school_id,
+    classified.procedure_code,
+    classified.subject_code,
+    classified.grade,
+    classified.school_year,
     'межкогортное' as comparison_kind,
-    judged.n_prev,
-    judged.n_now,
-    judged.low_change_pp,
-    judged.low_change_lower_pp,
-    judged.low_change_upper_pp,
-    judged.low_fisher_p,
-    judged.low_significant,
-    judged.quality_change_pp,
-    judged.quality_change_lower_pp,
-    judged.quality_change_upper_pp,
-    judged.quality_fisher_p,
-    judged.quality_significant,
-    judged.mean_prev,
-    judged.mean_now,
-    judged.mean_change,
-    judged.mean_welch_p,
-    posterior_improvement.p_improved,
+    classified.n_prev,
+    classified.n_now,
+    classified.low_change_pp,
+    classified.low_change_lower_pp,
+    classified.low_change_upper_pp,
+    classified.low_fisher_p,
+    classified.low_significant,
+    classified.quality_change_pp,
+    classified.quality_change_lower_pp,
+    classified.quality_change_upper_pp,
+    classified.quality_fisher_p,
+    classified.quality_significant,
+    classified.mean_prev,
+    classified.mean_now,
+    classified.mean_change,
+    classified.mean_welch_p,
+    classified.p_improved,
     100.0 * (region_now.region_share_low - region_prev.region_share_low) as region_low_change_pp,
-    judged.low_change_pp - 100.0 * (region_now.region_share_low - region_prev.region_share_low)
+    classified.low_change_pp - 100.0 * (region_now.region_share_low - region_prev.region_share_low)
         as low_change_vs_region_pp,
+    classified.dynamics_class,
     case
-        -- too few participants for the tests: the posterior probability decides, or no class at all
-        when least(judged.n_prev, judged.n_now) < judged.reliability_low_n
-            then
-                case
-                    when posterior_improvement.p_improved >= judged.posterior_improvement_probability
-                        then 'положительная'
-                    when 1 - posterior_improvement.p_improved >= judged.posterior_improvement_probability
-                        then 'отрицательная'
-                    else 'недостаточно данных'
-                end
-        when
-            (judged.low_significant and judged.low_change_pp > 0)
-            or judged.low_change_pp >= judged.fail_increase_pp
-            or (judged.quality_significant and judged.quality_change_pp < 0)
-            then 'отрицательная'
-        when
-            (judged.low_significant and judged.low_change_pp < 0)
-            or (judged.quality_significant and judged.quality_change_pp > 0)
-            then 'положительная'
-        else 'без значимых изменений'
-    end as dynamics_class,
-    case
-        when least(judged.n_prev, judged.n_now) < judged.reliability_low_n
-            then 'апостериорная вероятность (бета-биномиальная модель)'
-        when judged.low_small or judged.quality_small then 'точный критерий Фишера'
+        when classified.is_small then 'апостериорная вероятность (бета-биномиальная модель)'
+        when classified.low_small or classified.quality_small then 'точный критерий Фишера'
         else 'интервал Ньюкомба'
     end as dynamics_method,
     case
-        when judged.quality_change_pp - judged.low_change_pp > 0 then 'тенденция к улучшению'
-        when judged.quality_change_pp - judged.low_change_pp < 0 then 'тенденция к ухудшению'
+        when classified.quality_change_pp - classified.low_change_pp > 0 then 'тенденция к улучшению'
+        when classified.quality_change_pp - classified.low_change_pp < 0 then 'тенденция к ухудшению'
         else 'без изменений'
     end as trend,
     case
-        when least(judged.n_prev, judged.n_now) >= judged.reliability_high_n then 'высокая'
-        when least(judged.n_prev, judged.n_now) >= judged.reliability_medium_n then 'средняя'
-        when least(judged.n_prev, judged.n_now) >= judged.reliability_low_n then 'низкая'
+        when least(classified.n_prev, classified.n_now) >= classified.reliability_high_n then 'высокая'
+        when least(classified.n_prev, classified.n_now) >= classified.reliability_medium_n then 'средняя'
+        when least(classified.n_prev, classified.n_now) >= classified.reliability_low_n then 'низкая'
         else 'недостаточно данных'
     end as reliability,
-    least(judged.n_prev, judged.n_now) >= judged.dynamics_min_n as in_indicator_base,
-    -- lenient variant of «положительная динамика»: an improvement trend without a significant deterioration
-    -- (small schools: without a probable one, i.e. the posterior says «положительная»)
-    judged.quality_change_pp - judged.low_change_pp > 0
-    and case
-        when least(judged.n_prev, judged.n_now) < judged.reliability_low_n
-            then coalesce(posterior_improvement.p_improved >= judged.posterior_improvement_probability, false)
-        else not (
-            (judged.low_significant and judged.low_change_pp > 0)
-            or judged.low_change_pp >= judged.fail_increase_pp
-            or (judged.quality_significant and judged.quality_change_pp < 0)
-        )
-    end as is_positive_lenient
-from judged
-left join posterior_improvement
-    on
-        judged.school_id = posterior_improvement.school_id
-        and judged.procedure_code = posterior_improvement.procedure_code
-        and judged.subject_code = posterior_improvement.subject_code
-        and judged.grade = posterior_improvement.grade
-        and judged.school_year = posterior_improvement.school_year
+    least(classified.n_prev, classified.n_now) >= classified.dynamics_min_n as in_indicator_base,
+    -- lenient variant of «положительная динамика»: the strict one, or an improvement trend without a
+    -- significant (small schools: probable) deterioration; an unknown posterior counts as not lenient
+    classified.dynamics_class = 'положительная'
+    or (classified.trend_up and not coalesce(classified.deteriorated, true)) as is_positive_lenient
+from classified
 left join region as region_now
     on
-        judged.procedure_code = region_now.procedure_code
-        and judged.subject_code = region_now.subject_code
-        and judged.grade = region_now.grade
-        and judged.school_year = region_now.school_year
+        classified.procedure_code = region_now.procedure_code
+        and classified.subject_code = region_now.subject_code
+        and classified.grade = region_now.grade
+        and classified.school_year = region_now.school_year
 left join region as region_prev
     on
-        judged.procedure_code = region_prev.procedure_code
-        and judged.subject_code = region_prev.subject_code
-        and judged.grade = region_prev.grade
-        and judged.school_year = region_prev.school_year + 1
+        classified.procedure_code = region_prev.procedure_code
+        and classified.subject_code = region_prev.subject_code
+        and classified.grade = region_prev.grade
+        and classified.school_year = region_prev.school_year + 1

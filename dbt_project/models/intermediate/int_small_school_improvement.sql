@@ -2,9 +2,9 @@
 -- Small schools (fewer than reliability_low_n participants in one of two consecutive years): the
 -- posterior probability that the share of «2» fell. Each year's share has the posterior
 -- Beta(mu·kappa + x, (1 − mu)·kappa + n − x) under one prior for both years (the two years' regional
--- means averaged, the weaker strength), so that a region-wide shift does not move it; the probability
--- P(share now < share before) is integrated numerically (stats.beta_less_probability). Checked against
--- scipy in tests.
+-- means averaged, the weaker strength); the probability P(share now < share before) is integrated
+-- numerically (stats.beta_less_probability), once per distinct pair of posteriors. A region without any
+-- «2» in a cell (a or b zero) gives no probability. Checked against scipy in tests.
 with results as (
     select * from {{ ref('int_school_results') }}
 ),
@@ -72,6 +72,29 @@ posteriors as (
         mu * kappa + low_prev as a_prev,
         (1 - mu) * kappa + n_prev - low_prev as b_prev
     from small_pairs
+),
+
+distinct_posteriors as (
+    -- many small schools share the same counts and prior: integrate each pair of posteriors once
+    select
+        posteriors.a_now,
+        posteriors.b_now,
+        posteriors.a_prev,
+        posteriors.b_prev,
+        stats.beta_less_probability(
+            posteriors.a_now, posteriors.b_now, posteriors.a_prev, posteriors.b_prev,
+            params.posterior_grid_points::integer
+        ) as p_improved
+    from (
+        select distinct
+            a_now,
+            b_now,
+            a_prev,
+            b_prev
+        from posteriors
+        where least(a_now, b_now, a_prev, b_prev) > 0
+    ) as posteriors
+    cross join params
 )
 
 select
@@ -81,9 +104,11 @@ select
     posteriors.grade,
     posteriors.school_year,
     -- P(share now < share before)
-    stats.beta_less_probability(
-        posteriors.a_now, posteriors.b_now, posteriors.a_prev, posteriors.b_prev,
-        params.posterior_grid_points::integer
-    ) as p_improved
+    distinct_posteriors.p_improved
 from posteriors
-cross join params
+inner join distinct_posteriors
+    on
+        posteriors.a_now = distinct_posteriors.a_now
+        and posteriors.b_now = distinct_posteriors.b_now
+        and posteriors.a_prev = distinct_posteriors.a_prev
+        and posteriors.b_prev = distinct_posteriors.b_prev

@@ -22,6 +22,15 @@ schools as (
     select * from {{ ref('dim_school') }}
 ),
 
+params as (
+    select entry_years_required::integer as entry_years_required from {{ ref('int_method_parameters') }}
+),
+
+list_years as (
+    -- years whose official list is loaded: an event needs the list of the year and of the year before
+    select distinct school_year from {{ ref('stg_lists__shnor') }}
+),
+
 keys as (
     select
         school_id,
@@ -42,9 +51,12 @@ history as (
         lag(candidates.is_candidate) over school_years as was_candidate,
         lag(keys.school_year) over school_years = keys.school_year - 1 as has_last_year,
         lag(official.school_id is not null) over school_years as was_official,
-        -- the first year of the data has no last year to compare with
-        keys.school_year = min(keys.school_year) over () as is_first_year
+        -- nobody can enter before the rule has entry_years_required years of results: no events until then
+        keys.school_year < min(candidates.school_year) over () + params.entry_years_required as is_warm_up,
+        keys.school_year in (select list_years.school_year from list_years)
+        and keys.school_year - 1 in (select list_years.school_year from list_years) as lists_comparable
     from keys
+    cross join params
     left join candidates using (school_id, school_year)
     left join official using (school_id, school_year)
     window school_years as (partition by keys.school_id order by keys.school_year)
@@ -64,14 +76,14 @@ select
     candidates.worst_years::text as worst_years,
     candidates.procedures::text as procedures,
     case
-        when history.is_first_year then null
+        when history.is_warm_up then null
         when candidates.is_candidate and not coalesce(history.has_last_year and history.was_candidate, false)
             then 'вход'
         when candidates.is_candidate then 'остаётся'
         when history.has_last_year and history.was_candidate then 'выход'
     end::text as candidate_event,
     case
-        when history.is_first_year then null
+        when not history.lists_comparable then null
         when official.school_id is not null and not coalesce(history.has_last_year and history.was_official, false)
             then 'включена'
         when official.school_id is null and history.has_last_year and history.was_official then 'исключена'
