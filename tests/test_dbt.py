@@ -145,7 +145,8 @@ def test_small_school_improvement_probability_matches_scipy(marts):
 
     rows = frame(marts, """
         select s.*, r1.n_participants as n_now, round(r1.share_low * r1.n_participants / 100) as x_now,
-               r0.n_participants as n_prev, round(r0.share_low * r0.n_participants / 100) as x_prev,
+               r0.n_participants as n_prev, least(greatest(round(r0.share_low * r0.n_participants / 100
+            + c.low_change * r0.n_participants), 0), r0.n_participants) as x_prev,
                (p1.region_share_low + p0.region_share_low) / 2 as mu, least(p1.kappa, p0.kappa) as kappa
         from intermediate.int_small_school_improvement s
         join intermediate.int_school_results r1 using (school_id, procedure_code, subject_code, grade, school_year)
@@ -155,7 +156,9 @@ def test_small_school_improvement_probability_matches_scipy(marts):
         join intermediate.int_low_share_priors p1 on (p1.procedure_code, p1.subject_code, p1.grade, p1.school_year)
              = (s.procedure_code, s.subject_code, s.grade, s.school_year)
         join intermediate.int_low_share_priors p0 on (p0.procedure_code, p0.subject_code, p0.grade, p0.school_year)
-             = (s.procedure_code, s.subject_code, s.grade, s.school_year - 1)""")
+             = (s.procedure_code, s.subject_code, s.grade, s.school_year - 1)
+        join intermediate.int_region_changes c on (c.procedure_code, c.subject_code, c.grade, c.school_year)
+             = (s.procedure_code, s.subject_code, s.grade, s.school_year)""")
     rows = rows.astype({c: float for c in ("n_now", "x_now", "n_prev", "x_prev", "mu", "kappa", "p_improved")})
     assert len(rows) > 20
     assert (rows[["n_now", "n_prev"]].min(axis=1) < 10).all()
@@ -187,6 +190,20 @@ def test_dynamics_classes_follow_the_rules(marts):
     keys = ["school_id", "procedure_code", "subject_code", "grade"]
     prev = results.assign(school_year=results["school_year"] + 1)
     pairs = results.merge(prev, on=[*keys, "school_year"], suffixes=("", "_prev")).dropna(subset=["quality"])
+    # judged against the region's own change: last year's counts moved by it (the baseline)
+    cell = ["procedure_code", "subject_code", "grade", "school_year"]
+    region = results.groupby(cell).apply(lambda g: pd.Series({
+        "low_share": g["low"].sum() / g.loc[g["share_low"].notna(), "n_participants"].sum(),
+        # cells without «4»/«5» (КДР levels) have no quality share; they are not among the pairs
+        "quality_share": g["quality"].sum() / max(g.loc[g["share_quality"].notna(), "n_participants"].sum(), 1)}),
+        include_groups=False).reset_index()
+    change = region.merge(region.assign(school_year=region["school_year"] + 1), on=cell, suffixes=("", "_prev"))
+    change["low_change"] = change["low_share"] - change["low_share_prev"]
+    change["quality_change"] = change["quality_share"] - change["quality_share_prev"]
+    pairs = pairs.merge(change[[*cell, "low_change", "quality_change"]], on=cell)
+    for measure in ("low", "quality"):
+        moved = pairs[f"{measure}_prev"] + pairs[f"{measure}_change"] * pairs["n_participants_prev"]
+        pairs[f"{measure}_base"] = np.clip(np.round(moved), 0, pairs["n_participants_prev"])
     mart = frame(marts, "select * from marts.mart_school_dynamics")
     # the unrounded probability (the mart shows three decimals)
     posterior = frame(marts, "select * from intermediate.int_small_school_improvement")
@@ -206,8 +223,8 @@ def test_dynamics_classes_follow_the_rules(marts):
 
     for row in merged.itertuples():
         n1, n0 = row.n_participants, row.n_participants_prev
-        low_sig, low_d = significant(row.low, n1, row.low_prev, n0)
-        q_sig, q_d = significant(row.quality, n1, row.quality_prev, n0)
+        low_sig, low_d = significant(row.low, n1, row.low_base, n0)
+        q_sig, q_d = significant(row.quality, n1, row.quality_base, n0)
         if min(n1, n0) < 10:  # the posterior probability decides (checked against scipy separately)
             p_improved = float(row.p_improved)
             expected = ("положительная" if p_improved >= 0.9 else "отрицательная" if p_improved <= 0.1

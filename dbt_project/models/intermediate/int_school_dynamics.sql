@@ -3,9 +3,10 @@
 -- pupils, so a cross-cohort comparison), with Newcombe intervals, Fisher's exact test for small counts,
 -- Welch's test for the mean score, the region's own change over the same years, a class and the
 -- reliability of the comparison. Below reliability_low_n participants the class comes from the
--- beta-binomial posterior probability that the share of «2» fell (one prior for both years). The classes
--- are judged against zero, not against the region's change: a region-wide shift is reported once in
--- mart_region_dynamics, and low_change_vs_region_pp gives each school's change net of it.
+-- beta-binomial posterior probability that the share of «2» fell (one prior for both years). Every test
+-- is judged against the region's own change (int_region_changes): the previous year's counts are moved by
+-- the region's change (the baseline: what last year would have been under this year's conditions), so a
+-- region-wide shift is reported once, in mart_region_dynamics, not as every school's class.
 with results as (
     select
         *,
@@ -19,17 +20,10 @@ params as (
 ),
 
 region as (
-    select
-        procedure_code,
-        subject_code,
-        grade,
-        school_year,
-        sum(low_count)::double precision / nullif(sum(n_participants), 0) as region_share_low
-    from results
-    group by procedure_code, subject_code, grade, school_year
+    select * from {{ ref('int_region_changes') }}
 ),
 
-pairs as (
+raw_pairs as (
     select
         now_.school_id,
         now_.procedure_code,
@@ -56,6 +50,28 @@ pairs as (
             and now_.school_year = prev.school_year + 1
 ),
 
+pairs as (
+    -- the baseline counts: last year's counts moved by the region's change, kept within 0..n
+    select
+        raw_pairs.*,
+        100.0 * coalesce(region.low_change, 0) as region_low_change_pp,
+        least(
+            greatest(round(raw_pairs.low_prev + coalesce(region.low_change, 0) * raw_pairs.n_prev), 0),
+            raw_pairs.n_prev
+        )::integer as low_base,
+        least(
+            greatest(round(raw_pairs.quality_prev + coalesce(region.quality_change, 0) * raw_pairs.n_prev), 0),
+            raw_pairs.n_prev
+        )::integer as quality_base
+    from raw_pairs
+    left join region
+        on
+            raw_pairs.procedure_code = region.procedure_code
+            and raw_pairs.subject_code = region.subject_code
+            and raw_pairs.grade = region.grade
+            and raw_pairs.school_year = region.school_year
+),
+
 tested as (
     select
         pairs.*,
@@ -63,27 +79,36 @@ tested as (
         * (pairs.low_now::double precision / pairs.n_now - pairs.low_prev::double precision / pairs.n_prev)
             as low_change_pp,
         100.0
-        * stats.newcombe_lower(pairs.low_now, pairs.n_now, pairs.low_prev, pairs.n_prev, params.confidence_z)
+        * stats.newcombe_lower(pairs.low_now, pairs.n_now, pairs.low_base, pairs.n_prev, params.confidence_z)
             as low_change_lower_pp,
         100.0
-        * stats.newcombe_upper(pairs.low_now, pairs.n_now, pairs.low_prev, pairs.n_prev, params.confidence_z)
+        * stats.newcombe_upper(pairs.low_now, pairs.n_now, pairs.low_base, pairs.n_prev, params.confidence_z)
             as low_change_upper_pp,
         100.0
         * (pairs.quality_now::double precision / pairs.n_now - pairs.quality_prev::double precision / pairs.n_prev)
             as quality_change_pp,
+        -- the changes against the baseline (net of the region's change): what the classes judge
         100.0
-        * stats.newcombe_lower(pairs.quality_now, pairs.n_now, pairs.quality_prev, pairs.n_prev, params.confidence_z)
+        * (pairs.low_now::double precision / pairs.n_now - pairs.low_base::double precision / pairs.n_prev)
+            as low_change_net_pp,
+        100.0
+        * (pairs.quality_now::double precision / pairs.n_now - pairs.quality_base::double precision / pairs.n_prev)
+            as quality_change_net_pp,
+        100.0
+        * stats.newcombe_lower(pairs.quality_now, pairs.n_now, pairs.quality_base, pairs.n_prev, params.confidence_z)
             as quality_change_lower_pp,
         100.0
-        * stats.newcombe_upper(pairs.quality_now, pairs.n_now, pairs.quality_prev, pairs.n_prev, params.confidence_z)
+        * stats.newcombe_upper(pairs.quality_now, pairs.n_now, pairs.quality_base, pairs.n_prev, params.confidence_z)
             as quality_change_upper_pp,
         pairs.mean_now - pairs.mean_prev as mean_change,
         stats.welch_p(
             pairs.mean_now, pairs.variance_now, pairs.n_now, pairs.mean_prev, pairs.variance_prev, pairs.n_prev
         ) as mean_welch_p,
-        least(pairs.low_now, pairs.n_now - pairs.low_now, pairs.low_prev, pairs.n_prev - pairs.low_prev)
+        least(pairs.low_now, pairs.n_now - pairs.low_now, pairs.low_base, pairs.n_prev - pairs.low_base)
         < params.fisher_small_count as low_small,
-        least(pairs.quality_now, pairs.n_now - pairs.quality_now, pairs.quality_prev, pairs.n_prev - pairs.quality_prev)
+        least(
+            pairs.quality_now, pairs.n_now - pairs.quality_now, pairs.quality_base, pairs.n_prev - pairs.quality_base
+        )
         < params.fisher_small_count
             as quality_small
     from pairs
@@ -97,12 +122,12 @@ significance as (
         case
             when
                 tested.low_small
-                then stats.fisher_exact_p(tested.low_now, tested.n_now, tested.low_prev, tested.n_prev)
+                then stats.fisher_exact_p(tested.low_now, tested.n_now, tested.low_base, tested.n_prev)
         end as low_fisher_p,
         case
             when
                 tested.quality_small
-                then stats.fisher_exact_p(tested.quality_now, tested.n_now, tested.quality_prev, tested.n_prev)
+                then stats.fisher_exact_p(tested.quality_now, tested.n_now, tested.quality_base, tested.n_prev)
         end
             as quality_fisher_p
     from tested
@@ -144,18 +169,18 @@ assessed as (
             when least(judged.n_prev, judged.n_now) < judged.reliability_low_n
                 then posterior_improvement.p_improved >= judged.posterior_improvement_probability
             else
-                (judged.low_significant and judged.low_change_pp < 0)
-                or (judged.quality_significant and judged.quality_change_pp > 0)
+                (judged.low_significant and judged.low_change_net_pp < 0)
+                or (judged.quality_significant and judged.quality_change_net_pp > 0)
         end as improved,
         case
             when least(judged.n_prev, judged.n_now) < judged.reliability_low_n
                 then 1 - posterior_improvement.p_improved >= judged.posterior_improvement_probability
             else
-                (judged.low_significant and judged.low_change_pp > 0)
-                or judged.low_change_pp >= judged.fail_increase_pp
-                or (judged.quality_significant and judged.quality_change_pp < 0)
+                (judged.low_significant and judged.low_change_net_pp > 0)
+                or judged.low_change_net_pp >= judged.fail_increase_pp
+                or (judged.quality_significant and judged.quality_change_net_pp < 0)
         end as deteriorated,
-        judged.quality_change_pp - judged.low_change_pp > 0 as trend_up
+        judged.quality_change_net_pp - judged.low_change_net_pp > 0 as trend_up
     from judged
     left join posterior_improvement
         on
@@ -203,9 +228,8 @@ select
     classified.mean_change,
     classified.mean_welch_p,
     classified.p_improved,
-    100.0 * (region_now.region_share_low - region_prev.region_share_low) as region_low_change_pp,
-    classified.low_change_pp - 100.0 * (region_now.region_share_low - region_prev.region_share_low)
-        as low_change_vs_region_pp,
+    classified.region_low_change_pp,
+    classified.low_change_pp - classified.region_low_change_pp as low_change_vs_region_pp,
     classified.dynamics_class,
     case
         when classified.is_small then 'апостериорная вероятность (бета-биномиальная модель)'
@@ -213,8 +237,8 @@ select
         else 'интервал Ньюкомба'
     end as dynamics_method,
     case
-        when classified.quality_change_pp - classified.low_change_pp > 0 then 'тенденция к улучшению'
-        when classified.quality_change_pp - classified.low_change_pp < 0 then 'тенденция к ухудшению'
+        when classified.quality_change_net_pp - classified.low_change_net_pp > 0 then 'тенденция к улучшению'
+        when classified.quality_change_net_pp - classified.low_change_net_pp < 0 then 'тенденция к ухудшению'
         else 'без изменений'
     end as trend,
     case
@@ -229,15 +253,3 @@ select
     classified.dynamics_class = 'положительная'
     or (classified.trend_up and not coalesce(classified.deteriorated, true)) as is_positive_lenient
 from classified
-left join region as region_now
-    on
-        classified.procedure_code = region_now.procedure_code
-        and classified.subject_code = region_now.subject_code
-        and classified.grade = region_now.grade
-        and classified.school_year = region_now.school_year
-left join region as region_prev
-    on
-        classified.procedure_code = region_prev.procedure_code
-        and classified.subject_code = region_prev.subject_code
-        and classified.grade = region_prev.grade
-        and classified.school_year = region_prev.school_year + 1

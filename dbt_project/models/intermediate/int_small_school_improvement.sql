@@ -1,6 +1,7 @@
 {{ config(materialized='table') }}
 -- Small schools (fewer than reliability_low_n participants in one of two consecutive years): the
--- posterior probability that the share of «2» fell. Each year's share has the posterior
+-- posterior probability that the share of «2» fell, against the region's own change (last year's count is
+-- moved by it, as in int_school_dynamics). Each year's share has the posterior
 -- Beta(mu·kappa + x, (1 − mu)·kappa + n − x) under one prior for both years (the two years' regional
 -- means averaged, the weaker strength); the probability P(share now < share before) is integrated
 -- numerically (stats.beta_less_probability), once per distinct pair of posteriors. A region without any
@@ -11,6 +12,10 @@ with results as (
 
 params as (
     select * from {{ ref('int_method_parameters') }}
+),
+
+region as (
+    select * from {{ ref('int_region_changes') }}
 ),
 
 priors as (
@@ -27,7 +32,11 @@ pairs as (
         now_.n_participants as n_now,
         round(now_.share_low * now_.n_participants / 100.0) as low_now,
         prev.n_participants as n_prev,
-        round(prev.share_low * prev.n_participants / 100.0) as low_prev
+        -- last year's count moved by the region's change (the baseline, as in int_school_dynamics)
+        least(greatest(
+            round(prev.share_low * prev.n_participants / 100.0 + coalesce(region.low_change, 0) * prev.n_participants),
+            0
+        ), prev.n_participants) as low_prev
     from results as now_
     inner join results as prev
         on
@@ -36,6 +45,12 @@ pairs as (
             and now_.subject_code = prev.subject_code
             and now_.grade = prev.grade
             and now_.school_year = prev.school_year + 1
+    left join region
+        on
+            now_.procedure_code = region.procedure_code
+            and now_.subject_code = region.subject_code
+            and now_.grade = region.grade
+            and now_.school_year = region.school_year
     cross join params
     where
         least(now_.n_participants, prev.n_participants) < params.reliability_low_n
