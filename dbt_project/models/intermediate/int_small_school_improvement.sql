@@ -1,61 +1,37 @@
 {{ config(materialized='table') }}
 -- Small schools (fewer than reliability_low_n participants in one of two consecutive years): the
 -- posterior probability that the share of «2» fell, against the region's own change (last year's count is
--- moved by it, as in int_school_dynamics). Each year's share has the posterior
+-- the baseline of int_school_result_pairs). Each year's share has the posterior
 -- Beta(mu·kappa + x, (1 − mu)·kappa + n − x) under one prior for both years (the two years' regional
 -- means averaged, the weaker strength); the probability P(share now < share before) is integrated
 -- numerically (stats.beta_less_probability), once per distinct pair of posteriors. A region without any
 -- «2» in a cell (a or b zero) gives no probability. Checked against scipy in tests.
-with results as (
-    select * from {{ ref('int_school_results') }}
-),
-
-params as (
+with params as (
     select * from {{ ref('int_method_parameters') }}
-),
-
-region as (
-    select * from {{ ref('int_region_changes') }}
-),
-
-priors as (
-    select * from {{ ref('int_low_share_priors') }}
 ),
 
 pairs as (
     select
-        now_.school_id,
-        now_.procedure_code,
-        now_.subject_code,
-        now_.grade,
-        now_.school_year,
-        now_.n_participants as n_now,
-        round(now_.share_low * now_.n_participants / 100.0) as low_now,
-        prev.n_participants as n_prev,
-        -- last year's count moved by the region's change (the baseline, as in int_school_dynamics)
-        least(greatest(
-            round(prev.share_low * prev.n_participants / 100.0 + coalesce(region.low_change, 0) * prev.n_participants),
-            0
-        ), prev.n_participants) as low_prev
-    from results as now_
-    inner join results as prev
-        on
-            now_.school_id = prev.school_id
-            and now_.procedure_code = prev.procedure_code
-            and now_.subject_code = prev.subject_code
-            and now_.grade = prev.grade
-            and now_.school_year = prev.school_year + 1
-    left join region
-        on
-            now_.procedure_code = region.procedure_code
-            and now_.subject_code = region.subject_code
-            and now_.grade = region.grade
-            and now_.school_year = region.school_year
+        pairs.school_id,
+        pairs.procedure_code,
+        pairs.subject_code,
+        pairs.grade,
+        pairs.school_year,
+        pairs.n_now,
+        pairs.low_now,
+        pairs.n_prev,
+        -- last year's count moved by the region's change (the baseline of int_school_result_pairs)
+        pairs.low_base as low_prev
+    from {{ ref('int_school_result_pairs') }} as pairs
     cross join params
     where
-        least(now_.n_participants, prev.n_participants) < params.reliability_low_n
-        and now_.share_low is not null
-        and prev.share_low is not null
+        least(pairs.n_now, pairs.n_prev) < params.reliability_low_n
+        and pairs.low_now is not null
+        and pairs.low_prev is not null
+),
+
+priors as (
+    select * from {{ ref('int_low_share_priors') }}
 ),
 
 small_pairs as (
