@@ -140,12 +140,8 @@ def test_planted_defects_are_really_in_the_files(region_a, truth):
     codes = code_map(region_a)
     for d in truth["planted_defects"]:
         path = region_a / d["feed"] / d["file"]
-        if path.suffix == ".csv":
-            rows = read_csv(path)
-            header = rows[header_index_any(rows)]
-        else:
-            rows = [list(r) for r in sheet_rows(path)]
-            header = rows[header_index_any(rows)]
+        rows = read_csv(path) if path.suffix == ".csv" else [list(r) for r in sheet_rows(path)]
+        header = rows[header_index_any(rows, below=d["row"] - 1)]  # a protocol has a header per block
         row = rows[d["row"] - 1]  # the number a spreadsheet shows
         hdr = [str(h) if h is not None else "" for h in header]
         if d["kind"] == "invalid_mark":
@@ -154,15 +150,19 @@ def test_planted_defects_are_really_in_the_files(region_a, truth):
             code_cols = [i for i, h in enumerate(hdr) if h in ("ОО", "Код ОО", "Логин ОО", "Код ОУ")]
             assert any(str(row[i]) not in codes for i in code_cols)
         elif d["kind"] == "invalid_task_string":
-            s = row[hdr.index("Задания с кратким ответом")]
+            # flat extract; protocol; protocol with «Задания» merged over «с кратким ответом» below
+            s = row[next(i for i, h in enumerate(hdr)
+                         if h in ("Задания с кратким ответом", "Ответы в краткой форме", "Задания"))]
             assert re.search(r"[^+\-0-9]", s)
         else:
             assert any(_num(v) is not None and _num(v) < 0 for v in row)
 
 
-def header_index_any(rows) -> int:
-    keys = {"ОО", "Год", "Экзамен", "Учебный год", "Дата"}
-    return next(i for i, r in enumerate(rows) if r and len(r) > 2 and r[0] in keys)
+def header_index_any(rows, below: int | None = None) -> int:
+    """The header row (the last one above row index ``below``, if given: РЦОИ protocols repeat it per block)."""
+    keys = {"ОО", "Год", "Экзамен", "Учебный год", "Дата", "№"}
+    found = [i for i, r in enumerate(rows) if r and len(r) > 2 and r[0] in keys and (below is None or i < below)]
+    return found[-1] if below is not None else found[0]
 
 
 def _num(v):

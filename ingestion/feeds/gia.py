@@ -66,7 +66,7 @@ class GiaLoader(FeedLoader):
     columns = (
         Column("exam", r"^экзамен|^форма", "choice", choices=EXAMS, required=False, label="Экзамен"),
         Column("subject_code", r"^код предмета", "int", minimum=1, maximum=99, required=False, label="Код предмета"),
-        Column("subject", r"^предмет$|^наименование предмета", label="Предмет", public=True),
+        Column("subject", r"^предмет$|^наименование предмета", required=False, label="Предмет", public=True),
         Column("exam_date", r"^дата", "date", required=False, label="Дата экзамена"),
         Column("period", r"^период|^этап", "choice", choices=PERIODS, required=False, public=True),
         school(r"^код о[уо](?![а-яa-z])", "Код ОУ"),
