@@ -112,7 +112,7 @@ class GiaLoader(FeedLoader):
                     None)
 
     def skip_row(self, cells):
-        return protocol.is_summary(cells)
+        return protocol.is_summary(cells) or protocol.is_school_line(cells)
 
     def preamble(self, path, rows, layout):
         self.block_found = True

@@ -32,8 +32,10 @@ BLOCK_HEADER = re.compile(
     r"(\d{1,2})\s*[-–—]\s*(\S.*?)\s*[,(]?\s*(?:(\d{4})\.(\d{2})\.(\d{2})|(\d{2})\.(\d{2})\.(\d{4}))\)?")
 # What a title, sheet name or file name calls the exam.
 EXAM_WORDS = (("гвэ-9", "GVE9"), ("гвэ-11", "GVE11"), ("огэ", "OGE"), ("егэ", "EGE"))
-# Rows of averages and totals under a block: never a participant.
-SUMMARY_ROW = re.compile(r"(средн|итог|всего)", re.IGNORECASE)
+# Rows of averages and totals under a block: never a participant («Средние», «Средний балл», «Итого по ОО»).
+SUMMARY_ROW = re.compile(r"(средн[а-я]*|итог[оа]?|всего)(?![а-я])")
+# A school line between a block's rows («240001 - МБОУ СШ № 1»): context, not a participant.
+SCHOOL_LINE = re.compile(r"^\d{4,6}\s*[-–—:]|(?<![а-я])(оо|оу|[мгк]?[бка]?оу|школа|сш|сош|гимназия|лицей)(?![а-я])")
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,17 @@ def exam_named(text: str | None) -> str | None:
 def is_summary(cells: tuple) -> bool:
     """A row of averages or totals: its first filled cell is a word such as «Средние», «Итого», «Всего»."""
     first = next((t for t in (normalise_text(c) for c in cells) if t), None)
-    return first is not None and isinstance(first, str) and not first[:1].isdigit() \
-        and SUMMARY_ROW.match(fold(first)) is not None
+    return first is not None and SUMMARY_ROW.match(fold(first)) is not None
+
+
+def is_school_line(cells: tuple) -> bool:
+    """A line naming a school between the rows of a block: one filled cell, a code and a name of a school.
+
+    Only a table with its own school column is read, so such a line is context; any other lone cell is
+    left to the loader (a row with nothing but one value is quarantined, never dropped).
+    """
+    texts = [t for t in (normalise_text(c) for c in cells) if t]
+    return len(texts) == 1 and SCHOOL_LINE.search(fold(texts[0])) is not None
 
 
 def _is_subheader(top: tuple, below: tuple, key_index: int) -> bool:
