@@ -257,6 +257,23 @@ def test_gia_rows_are_consistent(region_a):
     assert checked > 20
 
 
+def test_gia_protocols_have_blocks_averages_and_two_row_headers(region_a):
+    """Among the ГИА files, РЦОИ protocols: a block per exam day under «NN - subject yyyy.mm.dd», a «Средние»
+    row under each block, and in some of them the column header in two rows."""
+    protocols = sorted((region_a / "gia").glob("Протокол_*.xlsx"))
+    assert protocols and sorted((region_a / "gia").glob("[ОЕ]ГЭ_*.*"))  # flat extracts too
+    blocks, two_rows = [], 0
+    for path in protocols:
+        rows = sheet_rows(path)
+        heads = [i for i, r in enumerate(rows)
+                 if r and r[0] and re.fullmatch(r"\d{2} - .+ \d{4}\.\d{2}\.\d{2}", str(r[0]))]
+        assert len(heads) == sum(1 for r in rows if r and r[0] == "Средние") >= 1, path.name
+        blocks.append(len(heads))
+        two_rows += rows[heads[0] + 1][7] == "Задания"
+    assert max(blocks) >= 2  # several exams in one sheet
+    assert 0 < two_rows < len(protocols)
+
+
 def test_pupils_link_across_years(region_a):
     def codes_in(pattern: str, col: str) -> set[str]:
         out = set()
