@@ -220,3 +220,21 @@ def test_a_flat_table_without_subject_or_date_is_refused(landing, conn):
     assert result.status == "failed"
     assert result.message == ("Файл «ЕГЭ_без_даты.csv»: нет столбцов «Код предмета», «Дата экзамена» и строки "
                               "экзамена над таблицей (вида «01 - Русский язык 2025.05.30»)")
+
+
+def test_protocol_lines_are_told_apart():
+    from ingestion.feeds import rcoi_protocol as protocol
+
+    head = protocol.block_header(("4 – Химия 01.06.2026", None, ""))
+    assert (head.subject_code, head.subject, head.exam_date) == (4, "Химия", dt.date(2026, 6, 1))
+    assert protocol.block_header(("20 - Татарстан Республика",)) is None  # the region line
+    assert protocol.block_header(("01 - Русский язык 2025.05.30", "240001")) is None  # not alone in its row
+    assert [protocol.is_summary((t, None, 15.5)) for t in ("Средние", "Средний балл", "Итого по ОО", "Всего:",
+                                                          "Итоговое сочинение", "Всеобщая история", "ЕГЭ")] == [
+        True, True, True, True, False, False, False]
+    assert protocol.merge_header(("№", "Задания", None, "Результат", None, "Код участника"),
+                                 (None, "с кратким ответом", "с развёрнутым ответом", "Первичный балл", "Оценка")) == (
+        "№", "Задания с кратким ответом", "Задания с развёрнутым ответом", "Первичный балл", "Оценка",
+        "Код участника")
+    assert [protocol.exam_named(t) for t in ("Протокол_ОГЭ_2025", "Протокол ЕГЭ", "ГВЭ-11 и ЕГЭ", "ГИА-9")] == [
+        "OGE", "EGE", None, None]
