@@ -140,12 +140,8 @@ def test_planted_defects_are_really_in_the_files(region_a, truth):
     codes = code_map(region_a)
     for d in truth["planted_defects"]:
         path = region_a / d["feed"] / d["file"]
-        if path.suffix == ".csv":
-            rows = read_csv(path)
-            header = rows[header_index_any(rows)]
-        else:
-            rows = [list(r) for r in sheet_rows(path)]
-            header = rows[header_index_any(rows)]
+        rows = read_csv(path) if path.suffix == ".csv" else [list(r) for r in sheet_rows(path)]
+        header = rows[header_index_any(rows, below=d["row"] - 1)]  # a protocol has a header per block
         row = rows[d["row"] - 1]  # the number a spreadsheet shows
         hdr = [str(h) if h is not None else "" for h in header]
         if d["kind"] == "invalid_mark":
@@ -154,15 +150,19 @@ def test_planted_defects_are_really_in_the_files(region_a, truth):
             code_cols = [i for i, h in enumerate(hdr) if h in ("ОО", "Код ОО", "Логин ОО", "Код ОУ")]
             assert any(str(row[i]) not in codes for i in code_cols)
         elif d["kind"] == "invalid_task_string":
-            s = row[hdr.index("Задания с кратким ответом")]
+            # flat extract; protocol; protocol with «Задания» merged over «с кратким ответом» below
+            s = row[next(i for i, h in enumerate(hdr)
+                         if h in ("Задания с кратким ответом", "Ответы в краткой форме", "Задания"))]
             assert re.search(r"[^+\-0-9]", s)
         else:
             assert any(_num(v) is not None and _num(v) < 0 for v in row)
 
 
-def header_index_any(rows) -> int:
-    keys = {"ОО", "Год", "Экзамен", "Учебный год", "Дата"}
-    return next(i for i, r in enumerate(rows) if r and len(r) > 2 and r[0] in keys)
+def header_index_any(rows, below: int | None = None) -> int:
+    """The header row (the last one above row index ``below``, if given: РЦОИ protocols repeat it per block)."""
+    keys = {"ОО", "Год", "Экзамен", "Учебный год", "Дата", "№"}
+    found = [i for i, r in enumerate(rows) if r and len(r) > 2 and r[0] in keys and (below is None or i < below)]
+    return found[-1] if below is not None else found[0]
 
 
 def _num(v):
@@ -255,6 +255,23 @@ def test_gia_rows_are_consistent(region_a):
         assert (r[i_ok] == "да") == (int(r[i_b]) >= 24)
         checked += 1
     assert checked > 20
+
+
+def test_gia_protocols_have_blocks_averages_and_two_row_headers(region_a):
+    """Among the ГИА files, РЦОИ protocols: a block per exam day under «NN - subject yyyy.mm.dd», a «Средние»
+    row under each block, and in some of them the column header in two rows."""
+    protocols = sorted((region_a / "gia").glob("Протокол_*.xlsx"))
+    assert protocols and sorted((region_a / "gia").glob("[ОЕ]ГЭ_*.*"))  # flat extracts too
+    blocks, two_rows = [], 0
+    for path in protocols:
+        rows = sheet_rows(path)
+        heads = [i for i, r in enumerate(rows)
+                 if r and r[0] and re.fullmatch(r"\d{2} - .+ \d{4}\.\d{2}\.\d{2}", str(r[0]))]
+        assert len(heads) == sum(1 for r in rows if r and r[0] == "Средние") >= 1, path.name
+        blocks.append(len(heads))
+        two_rows += rows[heads[0] + 1][7] == "Задания"
+    assert max(blocks) >= 2  # several exams in one sheet
+    assert 0 < two_rows < len(protocols)
 
 
 def test_pupils_link_across_years(region_a):

@@ -29,7 +29,7 @@ from ingestion.core.errors import LayoutError, LoadError
 from ingestion.core.pseudonym import Pseudonymiser
 from ingestion.core.redact import displayable, shown
 from ingestion.core.schools import SchoolResolver
-from ingestion.core.sources import Row, is_blank, open_sheets
+from ingestion.core.sources import Row, Sheet, is_blank, open_sheets
 from ingestion.core.values import normalise_text
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,11 @@ class FeedLoader:
     def preamble(self, path: Path, rows: list[Row], layout: Layout) -> dict:
         """File-level values taken from the rows above the header (title, labels)."""
         return {}
+
+    def blocks(self, path: Path, sheet: Sheet) -> Iterator[tuple[dict, Iterator[Row]]]:
+        """The tables of a sheet, each with values that hold for all its rows (e.g. an exam named in a line
+        above it); the loader finds each one's header in its rows. Most sheets are one table."""
+        yield {}, sheet.rows
 
     def skip_row(self, cells: tuple) -> bool:
         """Context rows between data rows (e.g. a school line) that are not data."""
@@ -183,20 +188,22 @@ class FeedLoader:
     def _copy_file(self, path: Path, load_id: int, result: LoadResult) -> None:
         found: list[str] = []
         for sheet in open_sheets(path, self.sheet):
-            layout = self._find_layout(path, sheet.rows)
-            if layout is None:
-                continue
-            found.append(sheet.name)
-            if len(found) > 1:  # row numbers are per sheet: one file, one table
-                raise LayoutError(path, f"таблица «{self.title}» есть на нескольких листах ({', '.join(found)}): "
-                                        "пришлите каждый лист отдельным файлом")
-            self.constants = self.preamble(path, layout.preamble, layout)
-            self.file_name = path.name
-            self.seen_keys: set = set()
-            for chunk in self._chunks(sheet.rows):
-                self._load_chunk(chunk, layout, load_id, result)
-                if self.on_chunk:
-                    self.on_chunk(result.rows_read)
+            for block, rows in self.blocks(path, sheet):
+                layout = self._find_layout(path, rows)
+                if layout is None:
+                    continue
+                if sheet.name not in found:
+                    found.append(sheet.name)
+                    self.seen_keys: set = set()
+                if len(found) > 1:  # row numbers are per sheet: one file, one table
+                    raise LayoutError(path, f"таблица «{self.title}» есть на нескольких листах ({', '.join(found)}): "
+                                            "пришлите каждый лист отдельным файлом")
+                self.constants = {**self.preamble(path, layout.preamble, layout), **block}
+                self.file_name = path.name
+                for chunk in self._chunks(rows):
+                    self._load_chunk(chunk, layout, load_id, result)
+                    if self.on_chunk:
+                        self.on_chunk(result.rows_read)
         if not found:
             raise LayoutError(path, self._missing_header_problem)
 
