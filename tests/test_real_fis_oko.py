@@ -137,8 +137,8 @@ def test_wide_journal_comparison_becomes_the_long_rows(landing, conn, name):
                      "where org_level in ('region', 'school') order by org_level, comparison_group")
     assert got == JOURNAL_ROWS
     first = 9 if name == "journal_wide.xlsx" else 10
-    assert rows(conn, "select distinct source_row, org_name, school_id, year, subject, grade from raw.vpr_journal_stats "
-                      "where org_level = 'school'") == [
+    assert rows(conn, "select distinct source_row, org_name, school_id, year, subject, grade "
+                      "from raw.vpr_journal_stats where org_level = 'school'") == [
         (first + 2, "МБОУ «СШ № 1 г. Назарово»(edu240001)", "24R00001", 2024, "Математика", 4)]
     assert rows(conn, "select count(*) from raw.vpr_journal_stats where org_key = 'municipality:reg24_m011'") == [(4,)]
 
@@ -156,8 +156,11 @@ def test_a_bad_cell_of_the_wide_journal_quarantines_its_file_row_once(landing, c
     assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 2, 1, 1)
     quarantined = rows(conn, "select source_row, reason_code, message from raw.quarantine")
     assert len(quarantined) == 1 and quarantined[0][:2] == (3, "invalid_value")
-    assert quarantined[0][2].startswith("Файл «bad.xlsx», строка 3: в столбце «Понизили (Отметка < Отметка по журналу) %")
-    assert quarantined[0][2].endswith("не является числом")
+    # the message names the share columns of the three groups (the bad cell is one of them) and the problem
+    assert quarantined[0][2] == (
+        "Файл «bad.xlsx», строка 3: в столбце «Понизили (Отметка < Отметка по журналу) % / Подтвердили (Отметка = "
+        "Отметке по журналу) % / Повысили (Отметка > Отметка по журналу) %» значение (скрыто, 5 симв.) не является "
+        "числом")
     assert rows(conn, "select distinct school_id from raw.vpr_journal_stats") == [("24R00002",)]
 
 
@@ -250,3 +253,39 @@ def test_header_cells_fold_as_a_reader_sees_them():
     assert [is_totals_label(t) for t in ("Итого", "Итого по региону", "Всего:", "Средние", "Среднее значение",
                                          "Вся выборка", "Средняя школа № 1", "МБОУ СШ № 1")] == [
         True, True, True, True, True, False, False, False]
+
+
+# ----------------------------------------------------------------------------- the demo region
+EXPORT_SHEET = r"^(РУ|МА) \d "  # «РУ 4 Статистика по отметкам»: the sheet names of the export
+
+
+def test_demo_region_carries_the_export_structures_and_they_load(demo_db, demo_landing):
+    """The generator writes a share of ВПР workbooks as ФИС ОКО exports them; each loads every row written."""
+    import json
+    import re
+
+    from ingestion.core.ledger import file_checksum
+    from ingestion.core.sources import open_sheets
+
+    conn, _ = demo_db
+    truth = json.loads((demo_landing / "_truth" / "truth.json").read_text(encoding="utf-8"))["files"]
+    read = dict(conn.execute("select f.sha256, l.rows_read from raw.load_ledger l join raw.file_ledger f "
+                             "using (file_id) where l.status = 'loaded'").fetchall())
+    exported: dict[str, int] = {}
+    two_row = 0
+    for feed in ("vpr_individual", "vpr_marks", "vpr_scores", "vpr_journal", "vpr_tasks"):
+        for path in sorted((demo_landing / feed).glob("*.xlsx")):
+            sheet = next(open_sheets(path))
+            if not re.match(EXPORT_SHEET, sheet.name):
+                continue
+            cells = [c for _, row in sheet.rows for c in row]
+            exported[feed] = exported.get(feed, 0) + 1
+            two_row += "Кол-во участников(всего)" in cells and "%" in cells
+            assert read[file_checksum(path)[0]] == truth[f"{feed}/{path.name}"] > 0, path.name
+    assert set(exported) == {"vpr_individual", "vpr_marks", "vpr_scores", "vpr_journal", "vpr_tasks"}
+    assert two_row >= 1  # the wide comparison with its header over two rows
+    # the wide comparison became long rows: four per organisation, one file row each
+    assert conn.execute("select count(*) from (select load_id, source_row from raw.vpr_journal_stats "
+                        "group by 1, 2 having count(*) = 4) t").fetchone()[0] > 0
+    assert conn.execute("select count(*) from raw.vpr_mark_stats where org_name ~ '\\(edu\\d+\\)$' "
+                        "and school_id is null").fetchone()[0] == 0

@@ -273,7 +273,8 @@ def _header_variants(header_rows: list[tuple]) -> Iterator[tuple]:
     """The header as one row; for two rows, the sub-labels alone, then «group label + sub-label».
 
     In a two-row header a group label stands over the first of its columns (merged cells read as empty
-    after the first); a column merged over both rows has its label in the upper row only.
+    after the first); a column merged over both rows has its label in the upper row only. Number cells of
+    the upper row are not labels (a «Макс. балл» row of maxima right above a header is data, not a header).
     """
     if len(header_rows) == 1:
         yield header_rows[0]
@@ -282,7 +283,7 @@ def _header_variants(header_rows: list[tuple]) -> Iterator[tuple]:
     if _is_empty(upper) or _is_empty(lower):
         return
     width = max(len(upper), len(lower))
-    up = [upper[i] if i < len(upper) else None for i in range(width)]
+    up = [upper[i] if i < len(upper) and isinstance(upper[i], str) else None for i in range(width)]
     low = [lower[i] if i < len(lower) else None for i in range(width)]
     plain, grouped, carried = [], [], None
     for u, d in zip(up, low, strict=True):
