@@ -84,6 +84,14 @@ def test_an_unreadable_date_label_refuses_the_file(landing, conn):
     assert result.message == "Файл «bad_date.xlsx»: дата работы «в апреле» над таблицей не читается как дата"
 
 
+def test_a_date_in_the_label_cell_itself(landing, conn):
+    path = write_xlsx(landing / "vpr_individual" / "inline.xlsx", {"Индивидуальные результаты": [
+        ["ВПР 2024 Математика 5 класс"], ["Дата проведения: 23.04.2024"],
+        ["ОО", "Код участника", "1 (3б)", "Первичный балл", "Отметка"], ["edu240001", 1, 3, 3, 4]]})
+    assert VprIndividualLoader(conn, TEST_KEY).load(path).status == "loaded"
+    assert rows(conn, "select work_date from raw.vpr_results") == [(dt.date(2024, 4, 23),)]
+
+
 def test_totals_and_averages_rows_are_not_participants(landing, conn):
     path = write_xlsx(landing / "vpr_individual" / "totals.xlsx", {"Индивидуальные результаты": [
         ["ВПР 2024 Математика 5 класс"], ["Дата:", "16.04.2024"],

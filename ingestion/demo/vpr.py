@@ -357,14 +357,22 @@ def _markers(run: Run) -> None:
     run.extra_truth["objectivity_marker_false_positive"] = [{"school": fp.reg_code, "year": fp_year}]
     header = ["Год", "Логин", "ОО", "Муниципалитет"] + [f"{g} {SUBJECT_SHORT[subj]}" for g, subj in MARKER_COLS] \
         + ["Количество маркеров"]
+    # From EXPORTED_FROM on, the list comes as the federal workbook is published (tests/fixtures/real/fis_oko):
+    # municipality before the login, a header padded with a space, an empty cell where a work has no marker.
+    federal = ["Год", "Муниципалитет", "Логин", "ОО", *header[4:-1], "Количество маркеров "]
     for year in YEARS:
         keys = sorted(k for k in flagged if k[1] == year)
         if not keys:
             continue
-        rows = [header]
+        published = year >= EXPORTED_FROM
+        rows = [federal if published else header]
         for si, _ in keys:
             s = region.schools[si]
             vals = [int(c in flagged[(si, year)]) for c in MARKER_COLS]
-            rows.append([year, s.login_in(year), s.name_in(year), s.muni.name, *vals, sum(vals)])
+            if published:
+                rows.append([year, s.muni.name, s.login_in(year), s.name_in(year), *[v or None for v in vals],
+                             sum(vals)])
+            else:
+                rows.append([year, s.login_in(year), s.name_in(year), s.muni.name, *vals, sum(vals)])
         run.add(FileSpec("objectivity_markers", f"Маркеры_необъективности_{year}.xlsx", "xlsx",
-                         [("Маркеры", rows)], data_rows=len(rows) - 1))
+                         [("Лист1" if published else "Маркеры", rows)], data_rows=len(rows) - 1))

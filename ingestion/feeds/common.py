@@ -66,11 +66,17 @@ def score_distribution(table: str) -> WideColumns:
 
 
 def label_cell(rows, label: str) -> object:
-    """The raw cell next to a label cell above a header («Дата: | 45397»), as the reader gave it."""
+    """The raw cell next to a label cell above a header («Дата: | 45397»), as the reader gave it.
+
+    A value written into the label's own cell after a colon («Дата: 16.04.2024») is taken from there.
+    """
     for _, cells in rows:
         texts = [normalise_text(c) for c in cells]
         for i, text in enumerate(texts):
             if text and re.match(label, text, re.IGNORECASE):
+                inline = re.match(rf"(?:{label})[^:]*:\s*(\S.*)$", text, re.IGNORECASE)
+                if inline:
+                    return inline.group(1)
                 return next((c for c, t in zip(cells[i + 1:], texts[i + 1:], strict=True) if t), None)
     return None
 
