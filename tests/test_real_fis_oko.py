@@ -209,6 +209,19 @@ def test_a_report_of_another_kind_is_refused_by_its_name(landing, conn):
     assert rows(conn, "select count(*) from raw.vpr_mark_stats") == [(0,)]
 
 
+@pytest.mark.parametrize(("loader", "feed", "expected"), [
+    (VprTasksLoader, "vpr_tasks", "«Выполнение заданий» (ВПР: выполнение заданий)"),  # 2…5 look like tasks
+    (VprJournalLoader, "vpr_journal", "«Сравнение отметок с отметками по журналу» (ВПР: сравнение отметок с "
+                                      "отметками по журналу)"),  # no header of its own at all
+])
+def test_the_marks_report_in_another_report_folder_is_refused(landing, conn, loader, feed, expected):
+    result = loader(conn, TEST_KEY).load(land(landing, feed, "marks_exported.xlsx"))
+    assert result.status == "failed"
+    assert result.message == (f"Файл «marks_exported.xlsx»: в файле отчёт «Статистика по отметкам», а в этой папке "
+                              f"ожидается {expected}: файл не загружен, положите его в папку своего отчёта")
+    assert rows(conn, f"select count(*) from raw.{loader.table}") == [(0,)]
+
+
 def test_a_report_of_another_kind_is_refused_by_its_columns(landing, conn):
     scores = [["ВПР 2024 Математика 4 класс"], ["Группы участников", "Кол-во участников", 0, 1, 2, 3, 4, 5],
               ["Красноярский край", 100, 1, 2, 10, 30, 40, 17]]
@@ -253,6 +266,30 @@ def test_totals_rows_of_a_report_are_not_organisations(landing, conn):
     assert (result.status, result.rows_read, result.rows_loaded) == ("loaded", 2, 2)
     assert rows(conn, "select org_level from raw.vpr_mark_stats order by source_row") == [("municipality",),
                                                                                           ("school",)]
+
+
+def header_of(rows_: list[list], columns, wide=()):
+    from ingestion.core.layout import LayoutFinder
+
+    layout, problem = LayoutFinder(tuple(columns), tuple(wide)).find(Path("x.xlsx"), enumerate(map(tuple, rows_), 1))
+    return layout, problem
+
+
+def test_a_row_of_maxima_over_a_header_is_not_its_upper_half():
+    tasks = VprTasksLoader
+    layout, _ = header_of([["Макс. балл", None, 1, 2], ["Группы участников", "Кол-во участников", "1", "2"]],
+                          tasks.columns, tasks.wide)
+    assert layout.header_row == 2 and [k["task_code"] for _, _, k in layout.wide] == ["1", "2"]
+    # the same maxima above a header split over two rows: the header is rows 2–3, the maxima stay data
+    layout, _ = header_of([["Макс. балл", None, 1, 2], ["Группы участников", "Кол-во участников", "Задания"],
+                           [None, None, 1, 2]], tasks.columns, tasks.wide)
+    assert layout.header_row == 3 and [n for n, _ in layout.preamble] == [1]
+
+
+def test_a_missing_column_is_named():
+    layout, problem = header_of([["Группы участников", "Кол-во ОО", 2, 3, 4, 5]], VprMarksLoader.columns)
+    assert layout is None
+    assert problem == "не найдена строка заголовка в первых 30 строках: нет столбцов «Кол-во участников»"
 
 
 def test_header_cells_fold_as_a_reader_sees_them():

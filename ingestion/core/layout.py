@@ -111,11 +111,14 @@ class LayoutFinder:
     """Finds the header of a loader's table in the first ``header_scan`` rows of a sheet."""
 
     def __init__(self, columns: tuple[Column, ...], wide: tuple[WideColumns, ...] = (),
-                 grouped: GroupedColumns | None = None, header_scan: int = 30):
+                 grouped: GroupedColumns | None = None, header_scan: int = 30, report: str | None = None,
+                 title: str = ""):
         self.columns = columns
         self.wide = wide
         self.grouped = grouped
         self.header_scan = header_scan
+        self.report = report  # the report kind expected (REPORT_KINDS), checked against the sheet's own name
+        self.title = title
         self.required = [c for c in columns if c.required]
 
     def find(self, path, rows: Iterable[Row], sheet: str = "") -> tuple[Layout | None, str]:
@@ -137,9 +140,13 @@ class LayoutFinder:
             if layout is not None:
                 layout.preamble = preamble
                 layout.sheet = sheet
+                if self.report:
+                    check_report_kind(path, layout, self.report, self.title)
                 return layout, ""
             preamble.append((number, cells))
             previous = None if _is_empty(cells) else cells
+        if self.report:  # no header of ours: say so if the sheet is a report of another kind
+            check_report_kind(path, Layout(0, {}, {}, [], preamble, sheet), self.report, self.title)
         if scan.ambiguous:
             raise LayoutError(path, scan.ambiguous)
         problem = (f"не найдена строка заголовка в первых {self.header_scan} строках: "

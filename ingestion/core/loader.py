@@ -66,6 +66,7 @@ class FeedLoader:
     columns: ClassVar[tuple[Column, ...]]
     wide: ClassVar[tuple[WideColumns, ...]] = ()
     grouped: ClassVar[GroupedColumns | None] = None  # a wide form of the same long table (ingestion.core.layout)
+    report: ClassVar[str | None] = None  # a ФИС ОКО report kind: a workbook naming another kind is refused
     partition: ClassVar[tuple[str, ...]] = ()  # empty: every load replaces the whole table (a snapshot)
     unique: ClassVar[tuple[str, ...]] = ()  # a repeated key inside one file is quarantined
     sheet: ClassVar[str | None] = None
@@ -192,7 +193,7 @@ class FeedLoader:
             raise LayoutError(path, self._missing_header_problem)
 
     def _find_layout(self, path: Path, rows: Iterator[Row], sheet: str = "") -> Layout | None:
-        finder = LayoutFinder(self.columns, self.wide, self.grouped, self.header_scan)
+        finder = LayoutFinder(self.columns, self.wide, self.grouped, self.header_scan, self.report, self.title)
         layout, self._missing_header_problem = finder.find(path, rows, sheet)
         return layout
 

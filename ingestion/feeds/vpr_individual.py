@@ -15,7 +15,7 @@ import pandas as pd
 
 from ingestion.core.columns import Column, WideColumns
 from ingestion.core.errors import LayoutError
-from ingestion.core.layout import check_report_kind, first_filled, is_totals_label
+from ingestion.core.layout import first_filled, is_totals_label
 from ingestion.core.loader import FeedLoader, Layout
 from ingestion.feeds.common import (
     TASK_CODE,
@@ -38,6 +38,7 @@ class VprIndividualLoader(FeedLoader):
     title = "ВПР: индивидуальные результаты"
     table = "vpr_results"
     sheet = "индивидуальн"
+    report = "individual"
     columns = (
         school(r"^оо$|^логин", "ОО"),
         Column("municipality", r"^муниципалитет", required=False, public=True),
@@ -64,7 +65,6 @@ class VprIndividualLoader(FeedLoader):
     unique = ("participant_id",)
 
     def preamble(self, path: Path, rows, layout: Layout) -> dict:
-        check_report_kind(path, layout, "individual", self.title)
         title = find_title(rows, VPR_TITLE)
         if title is None:
             raise LayoutError(path, "не найден заголовок вида «ВПР 2024 Математика 5 класс» над таблицей")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ingestion.core.columns import Column, WideColumns
 from ingestion.core.errors import LayoutError
-from ingestion.core.layout import GroupedColumns, check_report_kind, is_totals_label
+from ingestion.core.layout import GroupedColumns, is_totals_label
 from ingestion.core.loader import FeedLoader, Layout
 from ingestion.feeds.common import TASK_CODE, VPR_TITLE, count, find_title, percent, score_distribution, task_code
 
@@ -40,7 +40,6 @@ def classify_org(names: pd.Series) -> pd.DataFrame:
 
 
 class FisOkoReportLoader(FeedLoader):
-    report: str  # the report kind (ingestion.core.layout.REPORT_KINDS)
     extra_columns = {"year": "smallint", "subject": "text", "grade": "smallint", "org_level": "text",
                      "org_key": "text", "school_code": "text"}
     # An «Аналитика» export covers the whole region for one test: a corrected export replaces it whole.
@@ -52,7 +51,6 @@ class FisOkoReportLoader(FeedLoader):
         return "school_code"
 
     def preamble(self, path: Path, rows, layout: Layout) -> dict:
-        check_report_kind(path, layout, self.report, self.title)
         self.check_header(path, layout)
         self.org_index = layout.fixed.get("org_name")
         title = find_title(rows, VPR_TITLE)
