@@ -198,6 +198,14 @@ def test_objectivity_markers_as_published(landing, conn):
         (5, "РУ", "Русский язык", 2)]
 
 
+def test_a_totals_row_under_the_markers_list_is_not_a_school(landing, conn):
+    sheet = [["Год", "Муниципалитет", "Логин", "ОО", "4 РУ", "4 МА", "Количество маркеров"],
+             [2024, "г. Назарово", "edu240001", "МБОУ СШ № 1", 1, None, 1], ["Итого", None, None, None, 1, 0, 1]]
+    path = write_xlsx(landing / "objectivity_markers" / "t.xlsx", {"Лист1": sheet})
+    result = ObjectivityMarkersLoader(conn, TEST_KEY).load(path)
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 1, 1, 0)
+
+
 # ----------------------------------------------------------------------------- refusals
 def test_a_report_of_another_kind_is_refused_by_its_name(landing, conn):
     result = VprMarksLoader(conn, TEST_KEY).load(land(landing, "vpr_marks", "scores_exported.xlsx"))

@@ -13,7 +13,7 @@ import datetime as dt
 
 import numpy as np
 
-from .pupils import Sitting, simulate_vpr
+from .pupils import CLASS_LETTERS, Sitting, simulate_vpr
 from .region import School
 from .run import Run
 from .scales import REGION, SUBJECT_SHORT, VPR_DATES, VPR_GRADES, VPR_SUBJECTS, YEARS
@@ -120,7 +120,9 @@ def _individual(run: Run, sit: Sitting) -> None:
                              else f"{sname} ({login}) | Кол-во участников: {len(idx)}"])
             for i in idx:
                 p = int(sit.pupil[i])
-                row = [login, s.muni.name, sname, run.pupils.code[p], sit.cls[i], int(run.pupils.variant[p])]
+                # the export numbers the classes of a grade (1, 2 …: «Порядковый номер класса») as number cells
+                cls = CLASS_LETTERS.index(sit.cls[i][-1]) + 1 if exported else sit.cls[i]
+                row = [login, s.muni.name, sname, run.pupils.code[p], cls, int(run.pupils.variant[p])]
                 if "sex" in personal:
                     row.append("Ж" if run.pupils.female[p] else "М")
                 if "fio" in personal:

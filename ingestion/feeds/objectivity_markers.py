@@ -7,6 +7,7 @@ spaces.
 """
 
 from ingestion.core.columns import Column, WideColumns
+from ingestion.core.layout import first_filled, is_totals_label
 from ingestion.core.loader import FeedLoader
 from ingestion.feeds.common import school
 
@@ -38,3 +39,6 @@ class ObjectivityMarkersLoader(FeedLoader):
     )
     partition = ("year",)  # the federal list of a year
     unique = ("year", "school_id")
+
+    def skip_row(self, cells: tuple) -> bool:
+        return is_totals_label(first_filled(cells))  # «Итого» / «Всего» under the list: not a school
