@@ -230,6 +230,16 @@ def test_the_marks_report_in_another_report_folder_is_refused(landing, conn, loa
     assert rows(conn, f"select count(*) from raw.{loader.table}") == [(0,)]
 
 
+def test_a_sheet_of_another_report_beside_ours_does_not_stop_the_load(landing, conn):
+    marks = [["ВПР 2024 Математика 4 класс"], ["Группы участников", "Кол-во участников", 2, 3, 4, 5],
+             ["Красноярский край", 100, 10, 30, 40, 20]]
+    individual = [["ВПР 2024 Математика 4 класс"], ["ОО", "Код участника", "1 (1б)", "Первичный балл", "Отметка"]]
+    path = write_xlsx(landing / "vpr_marks" / "two.xlsx", {"МА 4 Индивидуальные результаты": individual,
+                                                           "МА 4 Статистика по отметкам": marks})
+    result = VprMarksLoader(conn, TEST_KEY).load(path)
+    assert (result.status, result.rows_loaded) == ("loaded", 1), result.message
+
+
 def test_a_report_of_another_kind_is_refused_by_its_columns(landing, conn):
     scores = [["ВПР 2024 Математика 4 класс"], ["Группы участников", "Кол-во участников", 0, 1, 2, 3, 4, 5],
               ["Красноярский край", 100, 1, 2, 10, 30, 40, 17]]

@@ -145,8 +145,13 @@ class LayoutFinder:
                 return layout, ""
             preamble.append((number, cells))
             previous = None if _is_empty(cells) else cells
-        if self.report:  # no header of ours: say so if the sheet is a report of another kind
-            check_report_kind(path, Layout(0, {}, {}, [], preamble, sheet), self.report, self.title)
+        if self.report:
+            # No header of ours: if the sheet is a report of another kind, that is the reason to give (another
+            # sheet of the workbook may still hold ours, so it is not a refusal yet).
+            try:
+                check_report_kind(path, Layout(0, {}, {}, [], preamble, sheet), self.report, self.title)
+            except LayoutError as exc:
+                return None, exc.problem
         if scan.ambiguous:
             raise LayoutError(path, scan.ambiguous)
         problem = (f"не найдена строка заголовка в первых {self.header_scan} строках: "
