@@ -28,7 +28,9 @@ def truth(demo_landing) -> dict:
 
 
 def count(conn, table: str, load_id: int | None = None) -> int:
-    query = sql.SQL("select count(*) from raw.{}").format(sql.Identifier(table))
+    """File rows in a table (a grouped form stores several rows for one file row); loads in the ledger."""
+    rows = sql.SQL("*" if table == "load_ledger" else "distinct (load_id, source_row)")
+    query = sql.SQL("select count({}) from raw.{}").format(rows, sql.Identifier(table))
     if load_id is None:
         return conn.execute(query).fetchone()[0]
     return conn.execute(query + sql.SQL(" where load_id = %s"), (load_id,)).fetchone()[0]

@@ -24,8 +24,9 @@ import psycopg
 from psycopg import sql
 
 from ingestion.core import ledger
-from ingestion.core.columns import NAME_HEADER, Column, WideColumns, fold
+from ingestion.core.columns import Column, WideColumns
 from ingestion.core.errors import LayoutError, LoadError
+from ingestion.core.layout import GroupedColumns, Layout, LayoutFinder, whole_source_rows
 from ingestion.core.pseudonym import Pseudonymiser
 from ingestion.core.redact import displayable, shown
 from ingestion.core.schools import SchoolResolver
@@ -58,23 +59,14 @@ class LoadResult:
     message: str = ""
 
 
-@dataclass
-class Layout:
-    """Where each wanted column stands in a sheet, found from its header row."""
-
-    header_row: int
-    fixed: dict[str, int]  # canonical column -> cell index
-    labels: dict[str, str]  # canonical column -> header text as found
-    wide: list[tuple[WideColumns, int, dict]]  # (spec, cell index, child keys)
-    preamble: list[Row]
-
-
 class FeedLoader:
     feed: ClassVar[str]
     title: ClassVar[str]  # Russian name of the feed, for summaries
     table: ClassVar[str]
     columns: ClassVar[tuple[Column, ...]]
     wide: ClassVar[tuple[WideColumns, ...]] = ()
+    grouped: ClassVar[GroupedColumns | None] = None  # a wide form of the same long table (ingestion.core.layout)
+    report: ClassVar[str | None] = None  # a ФИС ОКО report kind: a workbook naming another kind is refused
     partition: ClassVar[tuple[str, ...]] = ()  # empty: every load replaces the whole table (a snapshot)
     unique: ClassVar[tuple[str, ...]] = ()  # a repeated key inside one file is quarantined
     sheet: ClassVar[str | None] = None
@@ -189,7 +181,7 @@ class FeedLoader:
         found: list[str] = []
         for sheet in open_sheets(path, self.sheet):
             for block, rows in self.blocks(path, sheet):
-                layout = self._find_layout(path, rows)
+                layout = self._find_layout(path, rows, sheet.name)
                 if layout is None:
                     continue
                 if sheet.name not in found:
@@ -207,55 +199,10 @@ class FeedLoader:
         if not found:
             raise LayoutError(path, self._missing_header_problem)
 
-    def _find_layout(self, path: Path, rows: Iterator[Row]) -> Layout | None:
-        preamble: list[Row] = []
-        best: tuple[int, list[str]] = (-1, [c.label or c.name for c in self.columns if c.required])
-        for number, cells in rows:
-            if number > self.header_scan:
-                break
-            texts = [fold(c) if c is not None else "" for c in cells]
-            layout, missing = self._match_header(number, cells, texts)
-            if layout is not None:
-                layout.preamble = preamble
-                return layout
-            found = len([c for c in self.columns if c.required]) - len(missing)
-            if found > best[0]:
-                best = (found, missing)
-            preamble.append((number, cells))
-        self._missing_header_problem = (
-            f"не найдена строка заголовка в первых {self.header_scan} строках: "
-            f"нет столбцов {', '.join('«' + m + '»' for m in best[1])}"
-        )
-        return None
-
-    def _match_header(self, number: int, cells: tuple, texts: list[str]):
-        taken: set[int] = {i for i, t in enumerate(texts) if t and NAME_HEADER.search(t)}
-        fixed, labels, missing = {}, {}, []
-        for column in self.columns:
-            index = next((i for i, t in enumerate(texts)
-                          if i not in taken and t and re.search(column.header, t)), None)
-            if index is None:
-                if column.required:
-                    missing.append(column.label or column.name)
-                continue
-            taken.add(index)
-            fixed[column.name] = index
-            labels[column.name] = str(cells[index]).strip()
-        if missing:
-            return None, missing
-        wide = []
-        for spec in self.wide:
-            for i, text in enumerate(texts):
-                if i in taken or not text:
-                    continue
-                match = re.fullmatch(spec.header, text)
-                if match:
-                    taken.add(i)
-                    wide.append((spec, i, spec.keys(match)))
-        for spec in self.wide:
-            if sum(1 for s, _, _ in wide if s is spec) < spec.min_columns:
-                return None, [spec.value.label or spec.table]
-        return Layout(number, fixed, labels, wide, []), []
+    def _find_layout(self, path: Path, rows: Iterator[Row], sheet: str = "") -> Layout | None:
+        finder = LayoutFinder(self.columns, self.wide, self.grouped, self.header_scan, self.report, self.title)
+        layout, self._missing_header_problem = finder.find(path, rows, sheet)
+        return layout
 
     def _chunks(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
         chunk: list[Row] = []
@@ -271,6 +218,7 @@ class FeedLoader:
 
     # ----------------------------------------------------------------- one chunk
     def _load_chunk(self, chunk: list[Row], layout: Layout, load_id: int, result: LoadResult) -> None:
+        chunk = layout.expand(chunk)  # a grouped (wide) form: one row per group, each with its file row's number
         numbers = pd.Series([n for n, _ in chunk], dtype="int64")
         raw = pd.DataFrame(
             {name: [cells[i] if i < len(cells) else None for _, cells in chunk] for name, i in layout.fixed.items()},
@@ -328,15 +276,16 @@ class FeedLoader:
             reject(pd.Series(repeated, index=typed.index), "duplicate_row",
                    "строка с тем же ключом уже встречалась в этом файле выше")
 
+        reason, problem = whole_source_rows(numbers, reason, problem)  # counts and quarantine are per file row
         bad_rows = reason.notna()
-        result.rows_read += len(chunk)
+        first = bad_rows & ~numbers.duplicated()
+        result.rows_read += numbers.nunique()
         good = typed[~bad_rows]
-        result.rows_loaded += len(good)
+        result.rows_loaded += numbers[~bad_rows].nunique()
         if bad_rows.any():
-            self._quarantine(load_id, numbers[bad_rows], reason[bad_rows], problem[bad_rows],
-                             raw[bad_rows], typed[bad_rows])
-            result.rows_quarantined += int(bad_rows.sum())
-            result.reasons.update(reason[bad_rows].tolist())
+            self._quarantine(load_id, numbers[first], reason[first], problem[first], raw[first], typed[first])
+            result.rows_quarantined += int(first.sum())
+            result.reasons.update(reason[first].tolist())
         good = good.assign(load_id=load_id, source_row=numbers[~bad_rows])
         self._copy(self.table, good, self._table_columns())
         for table, frame in {**wide_frames, **self.child_frames(good)}.items():
@@ -444,7 +393,7 @@ class FeedLoader:
                 cur.executemany(delete.format(table, condition), [(load_id, *p) for p in partitions])
         else:
             self.conn.execute(delete.format(table, sql.SQL("")), (load_id,))
-        replaced = self.conn.execute("select count(*) from doomed").fetchone()[0]
+        replaced = self.conn.execute("select count(distinct (load_id, source_row)) from doomed").fetchone()[0]
         if replaced == 0:
             self.conn.execute("drop table doomed")
             return 0

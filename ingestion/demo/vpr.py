@@ -1,10 +1,19 @@
-"""ВПР: individual workbooks, the four ФИС ОКО «Аналитика» reports, flat extracts, objectivity markers."""
+"""ВПР: individual workbooks, the four ФИС ОКО «Аналитика» reports, flat extracts, objectivity markers.
+
+From 2025 on, a share of the workbooks is written as ФИС ОКО exports them (tests/fixtures/real/fis_oko):
+sheet «РУ 4 Индивидуальные результаты» (cut at 31 characters), a report-name row above a title without
+dots, labels with colons, the date as an Excel serial number, a «Уровень сложности задания» row, schools
+«Name(edu240117)» and municipalities «…(reg24_m002)», number-cell headers and number shares, the wide
+comparison with the register, and two-row headers. Earlier years keep the layout of docs/feed_layouts.md.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
-from .pupils import Sitting, simulate_vpr
+from .pupils import CLASS_LETTERS, Sitting, simulate_vpr
 from .region import School
 from .run import Run
 from .scales import REGION, SUBJECT_SHORT, VPR_DATES, VPR_GRADES, VPR_SUBJECTS, YEARS
@@ -14,6 +23,27 @@ from .writers import MISSING_TOKENS, FileSpec, pct
 JOURNAL_GROUPS = ("Понизили (Отметка < Отметка по журналу)", "Подтвердили (Отметка = Отметка по журналу)",
                   "Повысили (Отметка > Отметка по журналу)", "Всего")
 IND_SHEET = "Индивидуальные результаты"
+EXPORTED_FROM = 2025  # the first year some workbooks come in the export structure
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def _sheet_name(subject: str, grade: int, report: str) -> str:
+    """«РУ 4 Сравнение отметок с отметк»: Excel cuts sheet names at 31 characters."""
+    return f"{SUBJECT_SHORT[subject]} {grade} {report}"[:31]
+
+
+def _serial(day: dt.date) -> int:
+    return (day - EXCEL_EPOCH).days
+
+
+def _number(x: float) -> float:
+    """A share as a number cell, rounded as the exports print it."""
+    return round(float(x), 2)
+
+
+def _exported_preamble(report: str, sit: Sitting, date) -> list[list]:
+    return [[report], [], [f"ВПР {sit.year} {sit.subject} {sit.grade} класс"], ["Предмет:", sit.subject],
+            ["Максимальный первичный балл:", sit.test.max_score], ["Дата:", date], []]
 
 
 def write_vpr(run: Run) -> None:
@@ -57,16 +87,23 @@ def _individual(run: Run, sit: Sitting) -> None:
         with_lines = run.rot.pick("ind_lines", (True, False, True))
         personal = run.rot.pick("ind_personal", ("", "sex", "sex+fio", "", "fio"))
         missing = run.rot.pick("ind_missing", MISSING_TOKENS)
-        rows: list[list] = [[f"ВПР {year} {subject} {grade} класс"], ["Предмет", subject],
-                            ["Максимальный первичный балл", test.max_score], ["Дата", f"{d:02d}.{mth:02d}.{year}"]]
-        rows += [[] for _ in range(blank_before)]
+        exported = year >= EXPORTED_FROM and run.rot.pick("ind_exported", (True, False, False))
+        if exported:
+            rows: list[list] = _exported_preamble("Индивидуальные результаты", sit,
+                                                  _serial(dt.date(year, mth, d)))[:-1]
+            with_diff = with_lines = True
+        else:
+            rows = [[f"ВПР {year} {subject} {grade} класс"], ["Предмет", subject],
+                    ["Максимальный первичный балл", test.max_score], ["Дата", f"{d:02d}.{mth:02d}.{year}"]]
+            rows += [[] for _ in range(blank_before)]
         fixed = ["ОО", "Муниципалитет", "Название ОО", "Код участника", "Класс", "Вариант"]
         if "sex" in personal:
             fixed.append("Пол")
         if "fio" in personal:
             fixed.append("ФИО")
         if with_diff:
-            rows.append([None] * len(fixed) + [t.level for t in test.tasks] + [None, None, None])
+            label = [None, None, "Уровень сложности задания"] if exported else []
+            rows.append(label + [None] * (len(fixed) - len(label)) + [t.level for t in test.tasks] + [None] * 3)
         rows.append(fixed + [_task_header(t) for t in test.tasks] + ["Первичный балл", "Отметка",
                                                                      "Отметка по журналу"])
         data_pos: list[int] = []
@@ -76,11 +113,16 @@ def _individual(run: Run, sit: Sitting) -> None:
             idx = idx[np.lexsort((np.array([run.pupils.code[sit.pupil[i]] for i in idx]),
                                   np.array([sit.cls[i] for i in idx])))]
             login, sname = s.login_in(year), s.name_in(year)
+            if exported:  # ФИС ОКО writes the login in parentheses right after the name
+                sname = f"{sname}({login})"
             if with_lines:
-                rows.append([f"{sname} ({login}) | Кол-во участников: {len(idx)}"])
+                rows.append([f"{sname} | Кол-во участников: {len(idx)}" if exported
+                             else f"{sname} ({login}) | Кол-во участников: {len(idx)}"])
             for i in idx:
                 p = int(sit.pupil[i])
-                row = [login, s.muni.name, sname, run.pupils.code[p], sit.cls[i], int(run.pupils.variant[p])]
+                # the export numbers the classes of a grade (1, 2 …: «Порядковый номер класса») as number cells
+                cls = CLASS_LETTERS.index(sit.cls[i][-1]) + 1 if exported else sit.cls[i]
+                row = [login, s.muni.name, sname, run.pupils.code[p], cls, int(run.pupils.variant[p])]
                 if "sex" in personal:
                     row.append("Ж" if run.pupils.female[p] else "М")
                 if "fio" in personal:
@@ -99,23 +141,28 @@ def _individual(run: Run, sit: Sitting) -> None:
         for p in run.planter.pick("vpr_individual", name, "invalid_mark", data_pos):
             rows[p][-2] = 7
         del rng
-        run.add(FileSpec("vpr_individual", name, "xlsx", [(IND_SHEET, rows)], data_rows=len(data_pos)))
+        sheet = _sheet_name(subject, grade, IND_SHEET) if exported else IND_SHEET
+        run.add(FileSpec("vpr_individual", name, "xlsx", [(sheet, rows)], data_rows=len(data_pos)))
 
 
-def _groups(run: Run, sit: Sitting):
-    """(label, mask or None for РФ, n_orgs) in report order: РФ, region, municipality, its schools."""
+def _groups(run: Run, sit: Sitting, exported: bool = False):
+    """(label, mask or None for РФ, n_orgs) in report order: РФ, region, municipality, its schools.
+
+    Exported reports write «Name(edu240117)» and «Municipality(reg24_m002)»; the others «edu240117 Name».
+    """
     region, year = run.region, sit.year
     out = [("Вся выборка", None, 0), (REGION, np.ones(len(sit.pupil), bool), len(np.unique(sit.school)))]
-    for m in region.municipalities:
+    for k, m in enumerate(region.municipalities, start=1):
         ids = [s.idx for s in region.by_muni(m, year)]
         mm = np.isin(sit.school, ids)
         if not mm.any():
             continue
-        out.append((m.name, mm, len(np.unique(sit.school[mm]))))
+        out.append((f"{m.name}(reg24_m{k:03d})" if exported else m.name, mm, len(np.unique(sit.school[mm]))))
         for s in region.by_muni(m, year):
             sm = sit.school == s.idx
             if sm.any():
-                out.append((f"{s.login_in(year)} {s.name_in(year)}", sm, 1))
+                login, name = s.login_in(year), s.name_in(year)
+                out.append((f"{name}({login})" if exported else f"{login} {name}", sm, 1))
     return out
 
 
@@ -142,59 +189,115 @@ def _journal_cmp(mark: np.ndarray, journal: np.ndarray) -> list[int]:
     return [int((m < j).sum()), int((m == j).sum()), int((m > j).sum()), int(ok.sum())]
 
 
+REPORTS = (
+    ("vpr_marks", "Статистика по отметкам", "Статистика по отметкам", "Статистика_по_отметкам"),
+    ("vpr_scores", "Распределение первичных баллов", "Распределение баллов", "Распределение_первичных_баллов"),
+    ("vpr_journal", "Сравнение отметок с отметками по журналу", "Сравнение отметок", "Сравнение_отметок_с_журналом"),
+    ("vpr_tasks", "Выполнение заданий", "Выполнение заданий", "Выполнение_заданий"),
+)
+
+
 def _aggregates(run: Run, sit: Sitting) -> None:
     test = sit.test
     base = f"ВПР_{sit.year}_{sit.subject}_{sit.grade}кл"
-    groups = _groups(run, sit)
     rf_orgs, rf_n = _rf_counts(run, sit)
     rf_score = sit.rf_points.sum(axis=1)
     rf_mark = 2 + (rf_score[:, None] >= np.asarray(test.cuts)).sum(axis=1)
     rf_rng = run.rng("rf_journal", sit.year, sit.subject, sit.grade)
     rf_journal = np.clip(rf_mark + rf_rng.choice([-1, 0, 1], len(rf_mark), p=[0.06, 0.76, 0.18]), 2, 5)
     mx = test.max_score
-
-    marks_rows = [["Группы участников", "Кол-во ОО", "Кол-во участников", "2", "3", "4", "5"]]
-    score_rows = [["Группы участников", "Кол-во участников"] + [str(k) for k in range(mx + 1)]]
-    journal_rows = [["Группы участников", "Группа", "Кол-во участников", "%"]]
-    task_codes = [t.code for t in test.tasks]
-    task_rows = [["Группы участников", "Кол-во участников", *task_codes]]
     maxes = np.array([t.max_points for t in test.tasks], float)
-    for label, mask, n_orgs in groups:
-        if mask is None:
-            mark, score, pts, journal = rf_mark, rf_score, sit.rf_points, rf_journal
-            n_show, orgs = rf_n, rf_orgs
-        else:
-            mark, score, pts, journal = sit.mark[mask], sit.score[mask], sit.points[mask], sit.journal[mask]
-            n_show, orgs = int(mask.sum()), n_orgs
-        n = len(mark)
-        marks_rows.append([label, orgs, n_show] + [pct(100 * (mark == k).sum() / n) for k in (2, 3, 4, 5)])
-        hist = np.bincount(score, minlength=mx + 1)[: mx + 1]
-        score_rows.append([label, n_show] + [pct(100 * h / n) for h in hist])
-        cmp = _journal_cmp(mark, journal)
-        scale = n_show / max(n, 1) if mask is None else 1
-        for k, g in enumerate(JOURNAL_GROUPS):
-            cnt = round(cmp[k] * scale)
-            journal_rows.append([label if k == 0 else None, g, cnt, pct(100 * cmp[k] / max(cmp[3], 1))])
-        done = pts.mean(axis=0) / maxes * 100
-        task_rows.append([label, n_show] + [pct(v) for v in done])
+    d, mth = VPR_DATES[sit.subject]
 
-    for feed, report, sheet, rows, suffix in (
-        ("vpr_marks", "Статистика по отметкам", "Статистика по отметкам", marks_rows, "Статистика_по_отметкам"),
-        ("vpr_scores", "Распределение первичных баллов", "Распределение баллов", score_rows,
-         "Распределение_первичных_баллов"),
-        ("vpr_journal", "Сравнение отметок с отметками по журналу", "Сравнение отметок", journal_rows,
-         "Сравнение_отметок_с_журналом"),
-        ("vpr_tasks", "Выполнение заданий", "Выполнение заданий", task_rows, "Выполнение_заданий"),
-    ):
-        pre = _title_rows(run, sit, report)
+    for feed, report, sheet, suffix in REPORTS:
+        # From EXPORTED_FROM on, every other report comes as ФИС ОКО exports it (two-row headers in some).
+        style = run.rot.pick("agg_style_" + feed, ("exported", "contract", "exported_two_row", "contract")) \
+            if sit.year >= EXPORTED_FROM else "contract"
+        exported, two_row = style != "contract", style == "exported_two_row"
+        share = _number if exported else pct
+        rows: list[list] = []
+        for label, mask, n_orgs in _groups(run, sit, exported):
+            if mask is None:
+                mark, score, pts, journal = rf_mark, rf_score, sit.rf_points, rf_journal
+                n_show, orgs = rf_n, rf_orgs
+            else:
+                mark, score, pts, journal = sit.mark[mask], sit.score[mask], sit.points[mask], sit.journal[mask]
+                n_show, orgs = int(mask.sum()), n_orgs
+            n = len(mark)
+            if feed == "vpr_marks":
+                rows.append([label, orgs, n_show] + [share(100 * (mark == k).sum() / n) for k in (2, 3, 4, 5)])
+            elif feed == "vpr_scores":
+                hist = np.bincount(score, minlength=mx + 1)[: mx + 1]
+                rows.append([label, n_show] + [share(100 * h / n) for h in hist])
+            elif feed == "vpr_journal":
+                cmp = _journal_cmp(mark, journal)
+                scale = n_show / max(n, 1) if mask is None else 1
+                counts = [round(c * scale) for c in cmp]
+                shares = [share(100 * c / max(cmp[3], 1)) for c in cmp]
+                if exported:  # one row per organisation: «Кол-во участников(всего)», then a pair per group
+                    rows.append([label, counts[3]] + [v for k in range(3) for v in (shares[k], counts[k])])
+                else:
+                    rows += [[label if k == 0 else None, g, counts[k], shares[k]] for k, g in enumerate(JOURNAL_GROUPS)]
+            else:
+                done = pts.mean(axis=0) / maxes * 100
+                rows.append([label, n_show] + [share(v) for v in done])
+        data_rows = len(rows)
+        if exported:
+            pre = _exported_preamble(report, sit, f"{d:02d}.{mth:02d}.{sit.year}")
+            header = _exported_header(feed, test, two_row)
+        else:
+            pre = _title_rows(run, sit, report)
+            header = [_contract_header(feed, test)]
         if feed == "vpr_tasks":
             extra = run.rot.pick("tasks_pre", ("diff+max", "max", "none"))
+            first = ["Уровень сложности задания" if exported else None, None]
             if "diff" in extra:
-                pre.append([None, None] + [t.level for t in test.tasks])
+                pre.append(first + [t.level for t in test.tasks])
             if "max" in extra:
                 pre.append(["Макс. балл", None] + [t.max_points for t in test.tasks])
-        run.add(FileSpec(feed, f"{base}_{suffix}.xlsx", "xlsx", [(sheet, pre + rows)],
-                         data_rows=len(rows) - 1))
+        name = _sheet_name(sit.subject, sit.grade, report) if exported else sheet
+        run.add(FileSpec(feed, f"{base}_{suffix}.xlsx", "xlsx", [(name, pre + header + rows)], data_rows=data_rows))
+
+
+def _contract_header(feed: str, test) -> list:
+    if feed == "vpr_marks":
+        return ["Группы участников", "Кол-во ОО", "Кол-во участников", "2", "3", "4", "5"]
+    if feed == "vpr_scores":
+        return ["Группы участников", "Кол-во участников"] + [str(k) for k in range(test.max_score + 1)]
+    if feed == "vpr_journal":
+        return ["Группы участников", "Группа", "Кол-во участников", "%"]
+    return ["Группы участников", "Кол-во участников", *[t.code for t in test.tasks]]
+
+
+def _task_cell(code: str):
+    """Exports write a plain task number as a number cell; «9.1» and «5К1» stay text."""
+    return int(code) if code.isdigit() else code
+
+
+def _exported_header(feed: str, test, two_row: bool) -> list[list]:
+    """Header rows of an export: number cells for marks, scores and plain task numbers; maybe over two rows."""
+    if feed == "vpr_marks":
+        if two_row:
+            return [["Группы участников", "Кол-во ОО", "Кол-во участников", "Распределение отметок, %"],
+                    [None, None, None, 2, 3, 4, 5]]
+        return [["Группы участников", "Кол-во ОО", "Кол-во участников", 2, 3, 4, 5]]
+    if feed == "vpr_scores":
+        scores = list(range(test.max_score + 1))
+        if two_row:
+            return [["Группы участников", "Кол-во участников", "Первичный балл, % участников"],
+                    [None, None, *scores]]
+        return [["Группы участников", "Кол-во участников", *scores]]
+    if feed == "vpr_journal":
+        groups = [g.replace("= Отметка по", "= Отметке по") for g in JOURNAL_GROUPS[:3]]
+        if two_row:
+            return [["Группы участников", "Кол-во участников(всего)", *[v for g in groups for v in (g, None)]],
+                    [None, None, *["%", "Кол-во участников"] * 3]]
+        return [["Группы участников", "Кол-во участников(всего)",
+                 *[f"{g} {m}" for g in groups for m in ("%", "Кол-во участников")]]]
+    tasks = [_task_cell(t.code) for t in test.tasks]
+    if two_row:
+        return [["Группы участников", "Кол-во участников", "Выполнение заданий, %"], [None, None, *tasks]]
+    return [["Группы участников", "Кол-во участников", *tasks]]
 
 
 def _flat_marks_rows(run: Run, sit: Sitting) -> list[list]:
@@ -256,14 +359,22 @@ def _markers(run: Run) -> None:
     run.extra_truth["objectivity_marker_false_positive"] = [{"school": fp.reg_code, "year": fp_year}]
     header = ["Год", "Логин", "ОО", "Муниципалитет"] + [f"{g} {SUBJECT_SHORT[subj]}" for g, subj in MARKER_COLS] \
         + ["Количество маркеров"]
+    # From EXPORTED_FROM on, the list comes as the federal workbook is published (tests/fixtures/real/fis_oko):
+    # municipality before the login, a header padded with a space, an empty cell where a work has no marker.
+    federal = ["Год", "Муниципалитет", "Логин", "ОО", *header[4:-1], "Количество маркеров "]
     for year in YEARS:
         keys = sorted(k for k in flagged if k[1] == year)
         if not keys:
             continue
-        rows = [header]
+        published = year >= EXPORTED_FROM
+        rows = [federal if published else header]
         for si, _ in keys:
             s = region.schools[si]
             vals = [int(c in flagged[(si, year)]) for c in MARKER_COLS]
-            rows.append([year, s.login_in(year), s.name_in(year), s.muni.name, *vals, sum(vals)])
+            if published:
+                rows.append([year, s.muni.name, s.login_in(year), s.name_in(year), *[v or None for v in vals],
+                             sum(vals)])
+            else:
+                rows.append([year, s.login_in(year), s.name_in(year), s.muni.name, *vals, sum(vals)])
         run.add(FileSpec("objectivity_markers", f"Маркеры_необъективности_{year}.xlsx", "xlsx",
-                         [("Маркеры", rows)], data_rows=len(rows) - 1))
+                         [("Лист1" if published else "Маркеры", rows)], data_rows=len(rows) - 1))

@@ -1,9 +1,12 @@
 """Patterns and columns several feeds share."""
 
+import datetime as dt
 import re
 
+import pandas as pd
+
 from ingestion.core.columns import Column, WideColumns
-from ingestion.core.values import normalise_text
+from ingestion.core.values import normalise_text, parse_date
 
 # «ВПР 2024 Математика 5 класс», «ВПР 2024. Математика. 5 класс»
 VPR_TITLE = re.compile(r"ВПР\s+(\d{4})\.?\s+(.+?)\.?\s+(\d+)\s*класс", re.IGNORECASE)
@@ -60,3 +63,39 @@ def score_distribution(table: str) -> WideColumns:
         keys=lambda m: {"score": int(m.group(1))},
         value=percent("pct", "", label="доля участников с баллом"), min_columns=2,
     )
+
+
+def label_cell(rows, label: str) -> object:
+    """The raw cell next to a label cell above a header («Дата: | 45397»), as the reader gave it.
+
+    A value written into the label's own cell after a colon («Дата: 16.04.2024») is taken from there.
+    """
+    for _, cells in rows:
+        texts = [normalise_text(c) for c in cells]
+        for i, text in enumerate(texts):
+            if text and re.match(label, text, re.IGNORECASE):
+                inline = re.match(rf"(?:{label})[^:]*:\s*(\S.*)$", text, re.IGNORECASE)
+                if inline:
+                    return inline.group(1)
+                return next((c for c, t in zip(cells[i + 1:], texts[i + 1:], strict=True) if t), None)
+    return None
+
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0 in the 1900 date system (its 1900 leap-year bug included)
+SERIAL_DAYS = (20000, 80000)  # 1954 … 2119: a bare number in this range beside «Дата» is a serial date
+
+
+def excel_date(value: object) -> dt.date | None:
+    """A date cell, an Excel serial number (45397 → 2024-04-15) or a «16.04.2024» text; None if neither."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = normalise_text(value)
+    if text is None:
+        return None
+    number = text.replace(",", ".")
+    if re.fullmatch(r"\d{5}(\.0+)?", number) and SERIAL_DAYS[0] <= float(number) <= SERIAL_DAYS[1]:
+        return EXCEL_EPOCH + dt.timedelta(days=int(float(number)))
+    value, bad = parse_date(pd.Series([text], dtype="object"))
+    return None if bad.iloc[0] else value.iloc[0]

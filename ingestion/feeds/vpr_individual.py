@@ -1,7 +1,11 @@
 """ВПР individual results: ФИС ОКО form «Индивидуальные результаты» (.xlsx).
 
 One row per participant; task scores go long into ``raw.vpr_task_scores``. Year, subject and grade
-come from the title; the difficulty of each task from the optional row above the header.
+come from the title; the difficulty of each task from the optional row above the header. Both the
+layout of docs/feed_layouts.md and the export as ФИС ОКО writes it are read: a sheet named
+«РУ 4 Индивидуальные результаты», a report-name row above the title, labels with colons («Дата:» with a
+text, a date cell or an Excel serial number), a «Уровень сложности задания» row, number cells for
+participant codes and classes, school lines «Name(edu203389) | Кол-во участников: 89».
 """
 
 import re
@@ -11,9 +15,18 @@ import pandas as pd
 
 from ingestion.core.columns import Column, WideColumns
 from ingestion.core.errors import LayoutError
+from ingestion.core.layout import first_filled, is_totals_label
 from ingestion.core.loader import FeedLoader, Layout
-from ingestion.core.values import parse_date
-from ingestion.feeds.common import TASK_CODE, VPR_TITLE, find_title, label_value, school, task_code
+from ingestion.feeds.common import (
+    TASK_CODE,
+    VPR_TITLE,
+    excel_date,
+    find_title,
+    label_cell,
+    label_value,
+    school,
+    task_code,
+)
 
 SCHOOL_LINE = re.compile(r"\(\s*edu\d+\s*\).*кол-во участников", re.IGNORECASE)
 SEX = {"м": "M", "ж": "F", "муж": "M", "жен": "F"}
@@ -25,6 +38,7 @@ class VprIndividualLoader(FeedLoader):
     title = "ВПР: индивидуальные результаты"
     table = "vpr_results"
     sheet = "индивидуальн"
+    report = "individual"
     columns = (
         school(r"^оо$|^логин", "ОО"),
         Column("municipality", r"^муниципалитет", required=False, public=True),
@@ -54,8 +68,10 @@ class VprIndividualLoader(FeedLoader):
         title = find_title(rows, VPR_TITLE)
         if title is None:
             raise LayoutError(path, "не найден заголовок вида «ВПР 2024 Математика 5 класс» над таблицей")
-        date_text = label_value(rows, r"^дата")
-        work_date = parse_date(pd.Series([date_text]))[0][0] if date_text else None
+        date_cell = label_cell(rows, r"^дата\b")
+        work_date = excel_date(date_cell)
+        if date_cell is not None and work_date is None:
+            raise LayoutError(path, f"дата работы «{date_cell}» над таблицей не читается как дата")
         maximum = label_value(rows, r"^максимальный")
         return {
             "year": int(title.group(1)),
@@ -68,8 +84,9 @@ class VprIndividualLoader(FeedLoader):
         }
 
     def skip_row(self, cells: tuple) -> bool:
-        first = next((c for c in cells if c is not None and str(c).strip()), None)
-        return isinstance(first, str) and SCHOOL_LINE.search(first) is not None
+        # school lines and totals or averages rows («Итого», «Среднее») are context, not participants
+        first = first_filled(cells)
+        return isinstance(first, str) and (SCHOOL_LINE.search(first) is not None or is_totals_label(first))
 
     def transform(self, frame, reject):
         maximum = pd.to_numeric(frame["max_primary_score"], errors="coerce")

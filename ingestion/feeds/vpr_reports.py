@@ -1,7 +1,10 @@
 """ВПР aggregated reports of ФИС ОКО «Аналитика»: one loader per report form.
 
-Each report has rows for the whole sample, the region, each municipality and each school
-(«edu240117 МБОУ СШ № 2»). Only school rows are resolved through the registry.
+Each report has rows for the whole sample, the region, each municipality and each school. Schools are
+written «edu240117 МБОУ СШ № 2» (login first) or, as ФИС ОКО exports them, «МБОУ СШ № 2(edu240117)»;
+municipalities «г. Норильск» or «Урус-Мартановский муниципальный район(reg20_m012)». Only school rows
+are resolved through the registry. Totals and averages rows («Итого», «Средние») are skipped as context
+rows; a workbook that names another report is refused (ingestion.core.layout).
 """
 
 import re
@@ -11,10 +14,12 @@ import pandas as pd
 
 from ingestion.core.columns import Column, WideColumns
 from ingestion.core.errors import LayoutError
+from ingestion.core.layout import GroupedColumns, is_totals_label
 from ingestion.core.loader import FeedLoader, Layout
 from ingestion.feeds.common import TASK_CODE, VPR_TITLE, count, find_title, percent, score_distribution, task_code
 
 LOGIN = re.compile(r"\b(edu\d+)\b", re.IGNORECASE)
+MUNICIPALITY_CODE = re.compile(r"\(\s*(reg\d+_m\d+)\s*\)\s*$", re.IGNORECASE)
 REGION = re.compile(r"(?:край|область|республика|автономный округ|^г\. (?:москва|санкт-петербург|севастополь)$)",
                     re.IGNORECASE)
 COUNTRY = re.compile(r"^(вся выборка|российская федерация|рф)$", re.IGNORECASE)
@@ -25,12 +30,13 @@ ORG = Column("org_name", r"^группы участников|^наименов�
 def classify_org(names: pd.Series) -> pd.DataFrame:
     """Level of each row (country, region, municipality, school), the school login and a partition key."""
     login = names.str.extract(LOGIN, expand=False).str.lower()
+    municipality = names.str.extract(MUNICIPALITY_CODE, expand=False).str.lower()
     level = pd.Series("municipality", index=names.index, dtype="string")
-    level[names.str.contains(REGION, na=False)] = "region"
+    level[names.str.contains(REGION, na=False) & municipality.isna()] = "region"
     level[names.str.match(COUNTRY, na=False)] = "country"
     level[login.notna()] = "school"
-    return pd.DataFrame({"org_level": level, "school_code": login,
-                         "org_key": login.fillna(level + ":" + names.str.lower())})
+    key = login.fillna(level + ":" + municipality.fillna(names.str.lower()))
+    return pd.DataFrame({"org_level": level, "school_code": login, "org_key": key})
 
 
 class FisOkoReportLoader(FeedLoader):
@@ -45,10 +51,20 @@ class FisOkoReportLoader(FeedLoader):
         return "school_code"
 
     def preamble(self, path: Path, rows, layout: Layout) -> dict:
+        self.check_header(path, layout)
+        self.org_index = layout.fixed.get("org_name")
         title = find_title(rows, VPR_TITLE)
         if title is None:
             raise LayoutError(path, "не найден заголовок вида «ВПР 2024. Математика. 5 класс» над таблицей")
         return {"year": int(title.group(1)), "subject": title.group(2).strip(" ."), "grade": int(title.group(3))}
+
+    def check_header(self, path: Path, layout: Layout) -> None:
+        """Refuse a header that belongs to another report (for files that do not name their report)."""
+
+    def skip_row(self, cells: tuple) -> bool:
+        # «Итого», «Всего», «Средние» in the organisation column: not an organisation of their own
+        index = getattr(self, "org_index", None)
+        return index is not None and index < len(cells) and is_totals_label(cells[index])
 
     def transform(self, frame, reject):
         return frame.assign(**classify_org(frame["org_name"]))
@@ -57,6 +73,7 @@ class FisOkoReportLoader(FeedLoader):
 class VprMarksLoader(FisOkoReportLoader):
     feed = "vpr_marks"
     title = "ВПР: статистика по отметкам"
+    report = "marks"
     table = "vpr_mark_stats"
     columns = (
         ORG,
@@ -64,22 +81,47 @@ class VprMarksLoader(FisOkoReportLoader):
         count("n_participants", r"^кол-во участников", label="Кол-во участников"),
         *(percent(f"pct_{m}", rf"^{m}$", label=f"«{m}»") for m in (2, 3, 4, 5)),
     )
+    # columns «0», «1», «6» … beside «2»–«5»: a distribution of primary scores, not of marks
+    NOT_MARKS = re.compile(r"^(0|1|[6-9]|\d{2,})$")
+
+    def check_header(self, path: Path, layout: Layout) -> None:
+        if any(self.NOT_MARKS.match(t) for t in layout.header_texts):
+            raise LayoutError(path, "в заголовке есть столбцы баллов «0», «1» …: это «Распределение первичных "
+                                    "баллов», а в этой папке ожидается «Статистика по отметкам»; файл не загружен")
 
 
 class VprScoresLoader(FisOkoReportLoader):
     feed = "vpr_scores"
     title = "ВПР: распределение первичных баллов"
+    report = "scores"
     table = "vpr_score_stats"
     columns = (ORG, count("n_participants", r"^кол-во участников", label="Кол-во участников"))
     wide = (score_distribution("vpr_score_stat_points"),)
+
+    def check_header(self, path: Path, layout: Layout) -> None:
+        # a distribution of primary scores starts at 0; «2»–«5» alone are the shares of marks
+        scores = sorted(keys["score"] for _, _, keys in layout.wide)
+        if scores and (scores[0] != 0 or scores != list(range(scores[0], scores[-1] + 1))):
+            raise LayoutError(path, f"столбцы баллов {', '.join(map(str, scores))} не образуют шкалу от 0: это "
+                                    "не «Распределение первичных баллов» (похоже на «Статистику по отметкам»); "
+                                    "файл не загружен")
 
 
 JOURNAL_GROUPS = (("lowered", "понизили"), ("confirmed", "подтвердили"), ("raised", "повысили"), ("total", "всего"))
 
 
 class VprJournalLoader(FisOkoReportLoader):
+    """Long form (four rows per organisation, column «Группа») or the wide form ФИС ОКО exports.
+
+    The wide form has one row per organisation and a «%» / «Кол-во участников» pair per group
+    («Понизили (Отметка < Отметка по журналу) %» …), on one header row or on two (group over measure).
+    It is read into the same long rows: one per group, plus «Всего» from «Кол-во участников(всего)»,
+    all with the file row's number.
+    """
+
     feed = "vpr_journal"
     title = "ВПР: сравнение отметок с отметками по журналу"
+    report = "journal"
     table = "vpr_journal_stats"
     columns = (
         Column("org_name", ORG.header, label="Группы участников", public=True),
@@ -87,7 +129,25 @@ class VprJournalLoader(FisOkoReportLoader):
         count("n_participants", r"^кол-во участников", label="Кол-во участников"),
         percent("pct", r"^%$", label="%"),
     )
+    grouped = GroupedColumns(
+        group_column="comparison_group",
+        groups=("понизили", "подтвердили", "повысили"),
+        measures={"pct": r"%", "n_participants": r"кол-во участников"},
+        total="Всего",
+    )
     unique = ("org_key", "comparison_group")
+
+    @classmethod
+    def ddl(cls) -> list[str]:
+        # One file row of the wide form holds all four groups: the group is part of the row's key.
+        return [*super().ddl(), """
+            do $$ begin
+              if not exists (select 1 from pg_constraint where conname = 'vpr_journal_stats_pkey'
+                             and array_length(conkey, 1) = 3) then
+                alter table raw.vpr_journal_stats drop constraint if exists vpr_journal_stats_pkey;
+                alter table raw.vpr_journal_stats add primary key (load_id, source_row, comparison_group);
+              end if;
+            end $$"""]
 
     def preamble(self, path, rows, layout):
         self.current_org = None  # the org name stands only in the first row of its block
@@ -114,6 +174,7 @@ class VprJournalLoader(FisOkoReportLoader):
 class VprTasksLoader(FisOkoReportLoader):
     feed = "vpr_tasks"
     title = "ВПР: выполнение заданий"
+    report = "tasks"
     table = "vpr_task_stats"
     columns = (ORG, count("n_participants", r"^кол-во уч", label="Кол-во участников"))
     wide = (
