@@ -74,6 +74,8 @@ def _patterns(prefix: str) -> dict[str, re.Pattern]:
     """Regular expressions for one namespace prefix of the sheet XML (usually none, «x:» from some writers)."""
     p = re.escape(prefix)
     return {
+        "row_open": f"<{prefix}row",
+        "row_close": f"</{prefix}row>",
         "row": re.compile(rf"<{p}row(?=[\s/>])([^>]*?)(?:/>|>(.*?)</{p}row>)", re.S),
         # r, s, t in the order Excel and openpyxl write them; anything else lands in the fourth group
         "cell": re.compile(rf'<{p}c(?: r="([A-Z]+)\d+")?(?: s="(\d+)")?(?: t="(\w+)")?((?:\s[^>]*?)?)'
@@ -283,14 +285,24 @@ def _parse_rows(book: Workbook, text: str, patterns: dict, last_row: int) -> Ite
     """Rows of one piece of sheetData; the common cell forms are handled inline, the rest by ``_value``."""
     cells_of, shared, date_styles = patterns["cell"].findall, book.shared, book.date_styles
     to_date, columns = book.date_or_number, _COLUMNS
-    for row in patterns["row"].finditer(text):
-        attrs, body = row.group(1), row.group(2)
-        found = _attrs(attrs, patterns).get("r")
-        number = int(found) if found else last_row + 1
-        last_row = number
-        if not body:
+    row_open, row_close, open_length = patterns["row_open"], patterns["row_close"], len(patterns["row_open"])
+    for piece in text.split(row_close):  # each piece ends with one row's cells; empty rows may precede it
+        start = piece.rfind(row_open)
+        while start >= 0 and piece[start + open_length] not in " \t\r\n>/":
+            start = piece.rfind(row_open, 0, start)
+        if start < 0:
+            continue
+        if piece.find(row_open) != start:  # <row .../> before this one: they count for unnumbered rows
+            for empty in patterns["row"].finditer(piece, 0, start):
+                last_row = _row_number(empty.group(1), patterns, last_row)
+                yield last_row, ()
+        tag_end = piece.index(">", start)
+        attrs = piece[start + open_length:tag_end]
+        last_row = number = _row_number(attrs, patterns, last_row)
+        if attrs.endswith("/"):
             yield number, ()
             continue
+        body = piece[tag_end + 1:]
         cells: list = []
         for letters, style, kind, extra, raw, content in cells_of(body):
             if extra and patterns["key_attr"].search(extra):  # attributes in an unusual order or quoting
@@ -327,6 +339,14 @@ def _parse_rows(book: Workbook, text: str, patterns: dict, last_row: int) -> Ite
             else:
                 cells[column] = value
         yield number, tuple(cells)
+
+
+def _row_number(attrs: str, patterns: dict, last_row: int) -> int:
+    found = attrs.find(' r="')
+    if found >= 0:
+        return int(attrs[found + 4:attrs.index('"', found + 4)])
+    number = _attrs(attrs, patterns).get("r")
+    return int(number) if number else last_row + 1
 
 
 def _attrs(attrs: str, patterns: dict) -> dict[str, str]:

@@ -1,0 +1,131 @@
+"""Peak memory and speed of reading a workbook, against its number of rows.
+
+    python bench/bench_memory.py                      # 10,000 and 200,000 rows, both readers
+    python bench/bench_memory.py --rows 10000 50000   # other sizes
+    python bench/bench_memory.py --keep /tmp/wb       # keep (and reuse) the generated workbooks
+
+Writes ФИС ОКО-like «Индивидуальные результаты» workbooks (26 columns: school, municipality, school
+name, participant code, class, variant, sex, a name column, 15 task scores, primary score, mark, journal
+mark; school lines between schools) with openpyxl's write-only mode, then reads each in a fresh
+subprocess through ``open_sheets`` and reports the subprocess's peak RSS (``ru_maxrss``) and rows per
+second. Readers: ``streaming`` (the default for .xlsx) and ``calamine`` (the whole sheet at once).
+The target (issue 7): the 200,000-row peak stays within the 10,000-row peak + 60 MB, and streaming is
+within about 2x of calamine's speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TASKS = 15
+HEADER = (["ОО", "Муниципалитет", "Название ОО", "Код участника", "Класс", "Вариант", "Пол", "ФИО"]
+          + [f"{i} ({1 + i % 2}б)" for i in range(1, TASKS + 1)] + ["Первичный балл", "Отметка", "Отметка по журналу"])
+PUPILS_PER_SCHOOL = 50
+
+
+def write_workbook(path: Path, rows: int, seed: int = 7) -> Path:
+    from openpyxl import Workbook
+
+    rnd = random.Random(seed)
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("РУ 4 Индивидуальные результаты")
+    for line in (["Индивидуальные результаты участников"], [], ["ВПР 2026 Русский язык 4 класс"],
+                 ["Предмет:", "Русский язык"], ["Дата:", "16.04.2026"], [],
+                 ["Уровень сложности задания"] + [None] * 7 + ["Б"] * TASKS, HEADER):
+        sheet.append(line)
+    for i in range(rows):
+        school = i // PUPILS_PER_SCHOOL
+        login = f"edu24{school:04d}"
+        if i % PUPILS_PER_SCHOOL == 0:
+            sheet.append([f"МБОУ СШ № {school}({login}) | Кол-во участников: {PUPILS_PER_SCHOOL}"])
+        tasks = [rnd.randint(0, 1 + t % 2) if rnd.random() > 0.05 else None for t in range(TASKS)]
+        score = sum(t or 0 for t in tasks)
+        sheet.append([login, f"Район {school % 40}(reg24_m{school % 40:03d})", f"МБОУ СШ № {school}", 40000 + i,
+                      1 + i % 3, 1 + i % 2, "М" if i % 2 else "Ж", f"Участник {i}", *tasks, score,
+                      2 + min(3, score // 6), 2 + (i % 4)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+    return path
+
+
+def read(path: Path, reader: str) -> dict:
+    """Read every row (in this process) and report rows, seconds and the peak RSS."""
+    from ingestion.core.sources import open_sheets
+
+    started = time.perf_counter()
+    rows = cells = 0
+    for sheet in open_sheets(path, streaming=reader == "streaming"):
+        for _, values in sheet.rows:
+            rows += 1
+            cells += len(values)
+    seconds = time.perf_counter() - started
+    return {"rows": rows, "cells": cells, "seconds": seconds,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def measure(path: Path, reader: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--read", str(path), "--reader", reader],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def baseline() -> float:
+    """Peak RSS of a subprocess that imports the readers and reads nothing."""
+    code = (f"import resource, sys; sys.path.insert(0, {str(ROOT)!r}); import ingestion.core.sources; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 200_000])
+    parser.add_argument("--readers", nargs="+", default=["streaming", "calamine"])
+    parser.add_argument("--keep", type=Path, help="folder for the workbooks (reused when present)")
+    parser.add_argument("--read", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--reader", default="streaming", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.read:
+        print(json.dumps(read(args.read, args.reader)))
+        return 0
+
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="bench_memory_"))
+    results = {}
+    print(f"Interpreter and readers imported, nothing read: {baseline():.0f} MB peak RSS\n")
+    print("| rows | file, MB | reader | peak RSS, MB | seconds | rows/s |")
+    print("|---:|---:|---|---:|---:|---:|")
+    for rows in args.rows:
+        path = folder / f"individual_{rows}.xlsx"
+        if not path.exists():
+            write_workbook(path, rows)
+        for reader in args.readers:
+            result = measure(path, reader)
+            results[(rows, reader)] = result
+            print(f"| {rows:,} | {path.stat().st_size / 2**20:.1f} | {reader} | {result['peak_mb']:.0f} | "
+                  f"{result['seconds']:.2f} | {result['rows'] / result['seconds']:,.0f} |", flush=True)
+    small, large = min(args.rows), max(args.rows)
+    if ("streaming" in args.readers and small != large):
+        growth = results[(large, "streaming")]["peak_mb"] - results[(small, "streaming")]["peak_mb"]
+        print(f"\nStreaming peak growth from {small:,} to {large:,} rows: {growth:+.0f} MB (target: at most +60 MB)")
+        if "calamine" in args.readers:
+            ratio = results[(large, "streaming")]["seconds"] / results[(large, "calamine")]["seconds"]
+            print(f"Streaming time / calamine time at {large:,} rows: {ratio:.2f} (target: about 2 or less)")
+    if not args.keep:
+        for path in folder.glob("*.xlsx"):
+            path.unlink()
+        folder.rmdir()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
