@@ -74,6 +74,10 @@ def _patterns(prefix: str) -> dict[str, re.Pattern]:
     """Regular expressions for one namespace prefix of the sheet XML (usually none, «x:» from some writers)."""
     p = re.escape(prefix)
     return {
+        "cell_open": f"<{prefix}c ",
+        "cell_bare": f"<{prefix}c>",
+        "cell_tag": re.compile(rf"<{p}c[\s/>]"),
+        "empty_rows": re.compile(rf"(?:\s*<{p}row(?=[\s/>])[^>]*/>)*\s*"),
         "row_open": f"<{prefix}row",
         "row_close": f"</{prefix}row>",
         "row": re.compile(rf"<{p}row(?=[\s/>])([^>]*?)(?:/>|>(.*?)</{p}row>)", re.S),
@@ -285,6 +289,7 @@ def _parse_rows(book: Workbook, text: str, patterns: dict, last_row: int) -> Ite
     """Rows of one piece of sheetData; the common cell forms are handled inline, the rest by ``_value``."""
     cells_of, shared, date_styles = patterns["cell"].findall, book.shared, book.date_styles
     to_date, columns = book.date_or_number, _COLUMNS
+    cell_open, cell_bare = patterns["cell_open"], patterns["cell_bare"]
     row_open, row_close, open_length = patterns["row_open"], patterns["row_close"], len(patterns["row_open"])
     for piece in text.split(row_close):  # each piece ends with one row's cells; empty rows may precede it
         start = piece.rfind(row_open)
@@ -292,8 +297,11 @@ def _parse_rows(book: Workbook, text: str, patterns: dict, last_row: int) -> Ite
             start = piece.rfind(row_open, 0, start)
         if start < 0:
             continue
-        if piece.find(row_open) != start:  # <row .../> before this one: they count for unnumbered rows
-            for empty in patterns["row"].finditer(piece, 0, start):
+        first = piece.find(row_open)
+        if first != start:  # <row .../> before this one: they count for unnumbered rows
+            if not patterns["empty_rows"].fullmatch(piece, first, start):
+                raise ValueError(f"после строки {last_row} строка листа не закрыта (нет </row>)")
+            for empty in patterns["row"].finditer(piece, first, start):
                 last_row = _row_number(empty.group(1), patterns, last_row)
                 yield last_row, ()
         tag_end = piece.index(">", start)
@@ -304,7 +312,11 @@ def _parse_rows(book: Workbook, text: str, patterns: dict, last_row: int) -> Ite
             continue
         body = piece[tag_end + 1:]
         cells: list = []
-        for letters, style, kind, extra, raw, content in cells_of(body):
+        found = cells_of(body)
+        if (len(found) != body.count(cell_open) + body.count(cell_bare)
+                and len(found) != len(patterns["cell_tag"].findall(body))):  # every <c> read, none swallowed
+            raise ValueError(f"строка {number} листа не читается: ячейки не закрыты или вложены друг в друга")
+        for letters, style, kind, extra, raw, content in found:
             if extra and patterns["key_attr"].search(extra):  # attributes in an unusual order or quoting
                 given = _attrs(extra, patterns)
                 letters = letters or (given.get("r") or "").rstrip("0123456789")
