@@ -8,7 +8,8 @@ Writes ФИС ОКО-like «Индивидуальные результаты» 
 name, participant code, class, variant, sex, a name column, 15 task scores, primary score, mark, journal
 mark; school lines between schools) with openpyxl's write-only mode, then reads each in a fresh
 subprocess through ``open_sheets`` and reports the subprocess's peak RSS (``ru_maxrss``) and rows per
-CPU second (CPU, not wall time: the machine may be shared). Readers: ``streaming`` (the default for .xlsx) and ``calamine`` (the whole sheet at once).
+CPU second (CPU, not wall time: the machine may be shared). Readers: ``streaming`` (the default for
+.xlsx) and ``calamine`` (the whole sheet at once).
 The target (issue 7): the 200,000-row peak stays within the 10,000-row peak + 60 MB, and streaming is
 within about 2x of calamine's speed.
 """
