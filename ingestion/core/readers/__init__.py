@@ -59,10 +59,19 @@ def _workbook_kind(path: Path) -> str:
     if sniff.startswith(b"<?xml"):
         raise FileFormatError(path, f"файл с расширением {suffix} на самом деле XML (например, «Таблица XML "
                                     "2003»), а не книга Excel: сохраните его как .xlsx")
+    if b"\x00" not in head and _textual(head):
+        raise FileFormatError(path, f"файл с расширением {suffix} на самом деле текстовый (похож на CSV), а не "
+                                    "книга: переименуйте его в .csv или сохраните в Excel как .xlsx")
     expected = {"xls": "Excel 97–2003 (.xls)", "ods": "OpenDocument (.ods)"}.get(suffix.lstrip("."),
                                                                                "Excel (.xlsx, zip-архив)")
     raise FileFormatError(path, f"файл не удалось открыть как книгу {expected}: его начало не похоже ни на "
                                 "книгу Excel, ни на таблицу OpenDocument (файл повреждён или имеет другой формат)")
+
+
+def _textual(head: bytes) -> bool:
+    """Bytes that read as lines of text in one of the encodings text extracts come in."""
+    text = head.decode(detect_encoding(head), errors="replace")
+    return "\n" in text and all(ch.isprintable() or ch in "\r\n\t" for ch in text)
 
 
 def open_sheets(path: Path, sheet_pattern: str | None = None, streaming: bool | None = None) -> Iterator[Sheet]:

@@ -112,12 +112,20 @@ def column_index(letters: str) -> int:
     return index
 
 
+class DamagedPart(ValueError):
+    def __init__(self, part: str, problem: str):
+        super().__init__(f"часть книги «{part}» повреждена: {problem}")
+
+
 class Workbook:
     """The parts of an .xlsx needed to read its sheets: names, sheet parts, shared strings, date styles."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.zip = zipfile.ZipFile(path)
+        with zipfile.ZipFile(path) as self.zip:
+            self._read_parts()
+
+    def _read_parts(self) -> None:
         self.members = {name.lower(): name for name in self.zip.namelist()}
         main = self._main_part()
         root = self._xml(main)
@@ -133,14 +141,19 @@ class Workbook:
         self.date_styles = self._date_styles(by_type.get("styles"))
         self.shared = self._shared_strings(by_type.get("sharedStrings"))
 
-    def close(self) -> None:
-        self.zip.close()
-
     def _member(self, name: str) -> str:
         return self.members[name.lstrip("/").lower()]
 
     def _xml(self, name: str) -> ElementTree.Element:
-        return ElementTree.fromstring(self.zip.read(self._member(name)))
+        try:
+            member = self._member(name)
+        except KeyError:
+            raise DamagedPart(name, "этой части нет в архиве") from None
+        try:
+            return ElementTree.fromstring(self.zip.read(member))
+        except ElementTree.ParseError as exc:
+            line, column = exc.position
+            raise DamagedPart(member, f"XML оборван или неверен (строка {line}, позиция {column})") from exc
 
     def _main_part(self) -> str:
         if "_rels/.rels" in self.members:
@@ -215,14 +228,16 @@ class Workbook:
         return strings
 
     def to_date(self, serial: float) -> date | datetime:
-        """An Excel serial day number as a date (whole days) or a date and time."""
+        """An Excel serial day number as a date (whole days) or a date and time (to the millisecond, as Excel)."""
         if self.epoch is not None:
-            moment = self.epoch + timedelta(days=serial)
+            epoch = self.epoch
         elif serial < 61:  # Excel counts a 29 February 1900 that never was
-            moment = datetime(1899, 12, 31) + timedelta(days=serial)
+            epoch = datetime(1899, 12, 31)
         else:
-            moment = datetime(1899, 12, 30) + timedelta(days=serial)
-        return moment.date() if serial == int(serial) else moment
+            epoch = datetime(1899, 12, 30)
+        milliseconds = round(serial * 86_400_000)
+        moment = epoch + timedelta(milliseconds=milliseconds)
+        return moment.date() if milliseconds % 86_400_000 == 0 else moment
 
     def date_or_number(self, serial: float) -> date | datetime | float:
         try:
@@ -231,9 +246,14 @@ class Workbook:
             return serial
 
     def rows(self, member: str) -> Iterator[Row]:
+        """The rows of one sheet, from an archive opened for this sheet alone (closed when the rows end)."""
+        with zipfile.ZipFile(self.path) as archive:
+            yield from self._rows(archive, member)
+
+    def _rows(self, archive: zipfile.ZipFile, member: str) -> Iterator[Row]:
         last_row = 0
         prefix = None
-        for text in _chunks(self.zip, member, "row>"):
+        for text in _chunks(archive, member, "row>"):
             if prefix is None:
                 found = re.search(r"<([\w.-]+:)?sheetData(?=[\s/>])", text)
                 if found is None:
@@ -393,8 +413,10 @@ def open_workbook(path: Path) -> Workbook:
     try:
         return Workbook(path)
     except zipfile.BadZipFile as exc:
-        raise FileFormatError(path, f"файл не удалось открыть как {WHAT}: это не zip-архив книги "
-                                    "(файл повреждён или имеет другой формат)") from exc
+        raise FileFormatError(path, f"файл не удалось открыть как {WHAT}: это не zip-архив книги или архив "
+                                    "оборван (файл повреждён, недокачан или имеет другой формат)") from exc
+    except DamagedPart as exc:
+        raise FileFormatError(path, f"файл не удалось открыть как {WHAT}: {exc}") from exc
     except BROKEN as exc:
         raise FileFormatError(path, f"файл не удалось открыть как {WHAT}: части книги повреждены "
                                     f"({type(exc).__name__}: {exc})") from exc
@@ -402,11 +424,8 @@ def open_workbook(path: Path) -> Workbook:
 
 def xlsx_sheets(path: Path, sheet_pattern: str | None) -> Iterator[Sheet]:
     book = open_workbook(path)
-    try:
-        for name in choose_sheets(path, list(book.sheets), sheet_pattern):
-            yield Sheet(name, _guarded(path, name, book.rows(book.sheets[name])))
-    finally:
-        book.close()
+    for name in choose_sheets(path, list(book.sheets), sheet_pattern):
+        yield Sheet(name, _guarded(path, name, book.rows(book.sheets[name])))
 
 
 def _guarded(path: Path, name: str, rows: Iterator[Row]) -> Iterator[Row]:
