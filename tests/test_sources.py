@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import shutil
 import zipfile
 from pathlib import Path
@@ -217,7 +218,53 @@ def test_an_xlsx_row_that_does_not_close_refuses_the_file_naming_the_row(tmp_pat
     sheet = ('<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
              '<row r="2"><c r="A2"><v>2</v><c r="B2"><v>3</v></c></row></sheetData></worksheet>')
     message = refusal(sheet_workbook(tmp_path, sheet))
-    assert "строка 2" in message and "повреждён" in message
+    assert "лист «Контингент» повреждён" in message and "XML оборван или неверен (строка 1" in message
+
+
+def test_damage_deep_in_a_sheet_is_refused_after_the_rows_before_it(tmp_path, monkeypatch):
+    rows = "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c><c r="B{n}" t="s"><v>2</v></c></row>'
+                   for n in range(1, 3001))
+    damaged = rows.replace('<row r="2500"><c r="A2500"><v>2500</v>', '<row r="2500"><c r="A2500"><v>2500</c>')
+    path = sheet_workbook(tmp_path, f"<worksheet><sheetData>{damaged}</sheetData></worksheet>")
+    monkeypatch.setattr(xlsx_reader, "CHUNK_BYTES", 4096)
+    message = refusal(path)
+    reached = int(message.split("последняя прочитанная строка — ")[1].split(")")[0])
+    assert 2000 < reached < 2500 and "XML оборван или неверен" in message
+
+
+def test_a_well_formed_sheet_with_impossible_cells_is_refused(tmp_path):
+    for cell, problem in [('<c r="Ж2"><v>1</v></c>', "неверная ссылка на ячейку"),
+                          ('<c r="A2" t="b"><v>0.5</v></c>', "логическая ячейка"),
+                          ('<c r="A2" t="q"><v>1</v></c>', "неизвестный тип ячейки"),
+                          ('<c r="A2"><v>один</v></c>', "записано не число")]:
+        sheet = (f'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="2">{cell}</row>'
+                 "</sheetData></worksheet>")
+        assert problem in refusal(sheet_workbook(tmp_path, sheet))
+
+
+@pytest.mark.parametrize("source", ["formulas_without_values.xlsx", "contingent.xls", "contingent.ods"])
+def test_damaged_workbooks_raise_only_file_format_errors(tmp_path, source):
+    """Bytes flipped, cut or inserted at random (fixed seeds): each file reads or is refused, nothing else."""
+    original = (FORMATS / source).read_bytes()
+    rnd = random.Random(source)
+    outcomes = set()
+    for attempt in range(60):
+        data = bytearray(original)
+        for _ in range(rnd.randint(1, 4)):
+            position = rnd.randrange(len(data))
+            if rnd.random() < 0.6:
+                data[position] = rnd.randrange(256)
+            else:
+                del data[position:position + rnd.randint(1, 40)]
+        path = tmp_path / f"damaged_{attempt}{Path(source).suffix}"
+        path.write_bytes(bytes(data))
+        try:
+            for sheet in open_sheets(path):
+                list(sheet.rows)
+            outcomes.add("read")
+        except FileFormatError:
+            outcomes.add("refused")
+    assert "refused" in outcomes
 
 
 @pytest.mark.parametrize(("name", "expected"), [

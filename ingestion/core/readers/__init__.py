@@ -14,7 +14,7 @@ from ingestion.core.errors import FileFormatError
 from ingestion.core.readers.base import Row, Sheet, choose_sheets, is_blank
 from ingestion.core.readers.calamine import calamine_sheets
 from ingestion.core.readers.text import csv_rows, detect_delimiter, detect_encoding
-from ingestion.core.readers.xlsx import xlsx_sheets
+from ingestion.core.readers.xlsx import BROKEN, xlsx_sheets
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -49,7 +49,7 @@ def _workbook_kind(path: Path) -> str:
             with zipfile.ZipFile(path) as archive:
                 if "mimetype" in archive.namelist() and archive.read("mimetype").startswith(ODS_MIMETYPE):
                     return "ods"
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        except BROKEN:
             pass  # the reader of the format the name promises says what is damaged
         return "ods" if suffix == ".ods" else "xlsx"
     sniff = head.lstrip().lower()

@@ -39,6 +39,8 @@ def choose_sheets(path: Path, names: list[str], sheet_pattern: str | None) -> li
     else:
         chosen = [n for n in names if re.search(sheet_pattern, n, re.IGNORECASE)]
         chosen = chosen or [n for n in names if _matches_cut_name(n, sheet_pattern)]
+    if not names:
+        raise FileFormatError(path, "в книге нет ни одного листа с ячейками")
     if not chosen:
         listed = ", ".join(f"«{n}»" for n in names) or "нет ни одного листа"
         raise FileFormatError(path, f"в книге нет листа «{sheet_pattern}»; листы в книге: {listed}")

@@ -24,19 +24,28 @@ WHAT = {
 BROKEN = (python_calamine.CalamineError, OSError, ValueError, EOFError)
 
 
+def _is_broken(exc: BaseException) -> bool:
+    """An error of calamine on a damaged file, including a Rust panic (pyo3's PanicException is a BaseException)."""
+    return isinstance(exc, BROKEN) or type(exc).__name__ == "PanicException"
+
+
 def calamine_sheets(path: Path, sheet_pattern: str | None, kind: str) -> Iterator[Sheet]:
     """Sheets of a workbook whose format (``kind``: xls, ods, xlsx) was recognised from its first bytes."""
     try:
         with path.open("rb") as handle:
             workbook = python_calamine.CalamineWorkbook.from_filelike(handle)
-    except BROKEN as exc:
+    except BaseException as exc:
+        if not _is_broken(exc):
+            raise
         raise FileFormatError(path, f"файл не удалось открыть как {WHAT[kind]}: он повреждён, защищён паролем "
                                     f"или имеет другой формат ({exc})") from exc
     with workbook:
         for name in choose_sheets(path, workbook.sheet_names, sheet_pattern):
             try:
                 sheet = workbook.get_sheet_by_name(name)
-            except BROKEN as exc:
+            except BaseException as exc:
+                if not _is_broken(exc):
+                    raise
                 raise FileFormatError(path, f"лист «{name}» не удалось прочитать как {WHAT[kind]}: "
                                             f"он повреждён ({exc})") from exc
             yield Sheet(name, _rows(sheet))
