@@ -267,6 +267,15 @@ def test_damaged_workbooks_raise_only_file_format_errors(tmp_path, source):
     assert "refused" in outcomes
 
 
+def test_a_sheet_whose_part_is_missing_from_the_archive_is_refused(tmp_path):
+    path = tmp_path / "no_sheet.xlsx"
+    with zipfile.ZipFile(FORMATS / "formulas_without_values.xlsx") as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.namelist():
+            if item != "xl/worksheets/sheet1.xml":
+                target.writestr(item, source.read(item))
+    assert "лист «Контингент» указан в книге, но его части нет в архиве" in refusal(path)
+
+
 @pytest.mark.parametrize(("name", "expected"), [
     ("truncated.xlsx", "это не zip-архив книги или архив оборван"),
     ("malformed_xml.xlsx", "часть книги «xl/workbook.xml» повреждена: XML оборван или неверен"),

@@ -135,10 +135,15 @@ class Workbook:
         self.sheets: dict[str, str] = {}  # sheet name -> zip member, in workbook order
         for element in root.iter():
             if _local(element.tag) == "sheet":
-                target = rels.get(_attr(element, "id") or "")
-                if target and target[1].endswith("/worksheet"):
-                    self.sheets[_attr(element, "name") or ""] = target[0]
-        by_type = {kind.rsplit("/", 1)[-1]: member for member, kind in rels.values()}
+                name = _attr(element, "name") or ""
+                member, kind = rels.get(_attr(element, "id") or "", ("", ""))
+                if not kind:
+                    raise DamagedPart(main, f"у листа «{name}» нет ссылки на его часть")
+                if kind.endswith("/worksheet"):  # chart and dialog sheets hold no cells
+                    if not member:
+                        raise DamagedPart(main, f"лист «{name}» указан в книге, но его части нет в архиве")
+                    self.sheets[name] = member
+        by_type = {kind.rsplit("/", 1)[-1]: member for member, kind in rels.values() if member}
         self.date_styles = self._date_styles(by_type.get("styles"))
         self.shared = self._shared_strings(by_type.get("sharedStrings"))
 
@@ -176,8 +181,7 @@ class Workbook:
                 target = target.lstrip("/")
             else:
                 target = posixpath.normpath(posixpath.join(folder, target))
-            if target.lower() in self.members:
-                out[rel.get("Id", "")] = (self.members[target.lower()], rel.get("Type", ""))
+            out[rel.get("Id", "")] = (self.members.get(target.lower(), ""), rel.get("Type", ""))
         return out
 
     @staticmethod
@@ -436,8 +440,12 @@ def describe(exc: BaseException) -> str:
         return "в ячейке числового типа или в ссылке записано не число"
     if isinstance(exc, ValueError) and any("а" <= ch <= "я" for ch in str(exc)):
         return str(exc)
-    if isinstance(exc, LookupError):
+    if isinstance(exc, IndexError):
+        return "ячейка ссылается на строку, которой нет в таблице общих строк (sharedStrings.xml)"
+    if isinstance(exc, LookupError) and "encoding" in str(exc):
         return "в объявлении XML указана неизвестная кодировка"
+    if isinstance(exc, KeyError):
+        return f"в архиве нет части книги {exc}"
     return f"{type(exc).__name__}: {exc}"
 
 
