@@ -129,6 +129,15 @@ def test_bytes_of_another_encoding_past_the_sample_name_the_encoding_tried(tmp_p
     assert "в кодировке utf-8" in message
 
 
+def test_utf8_with_a_stray_byte_is_refused_as_utf8_not_read_as_cp1251(tmp_path):
+    path = tmp_path / "pasted.csv"
+    rows = "".join(f"24000{i};МБОУ СШ {i} г. Назарово;512;3,5\r\n" for i in range(10))
+    stray = "240099;Школа;1;0\r\n".encode("cp1251")
+    path.write_bytes(("Код ОО;Наименование ОО;Всего;Доля\r\n" + rows).encode() + stray)
+    assert detect_encoding(path.read_bytes()) == "utf-8"
+    assert "в кодировке utf-8" in refusal(path)
+
+
 def test_demo_csvs_come_in_both_encodings(demo_landing):
     encodings = {detect_encoding(p.read_bytes()[:65536]) for p in demo_landing.rglob("*.csv")}
     assert {"cp1251", "utf-8-sig"} <= encodings

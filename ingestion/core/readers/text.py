@@ -76,6 +76,19 @@ def _looks_utf16(sample: bytes) -> str | None:
     return None
 
 
+def _mostly_utf8(sample: bytes) -> bool:
+    """UTF-8 text with a few bytes of another encoding (a line pasted from a cp1251 file).
+
+    Read as a single-byte encoding it would turn every Russian letter into two wrong ones, so it is read
+    as UTF-8 and refused where the foreign bytes are. cp1251 text almost never forms valid two-byte UTF-8
+    (a capital letter followed by a quote or dash byte), so twenty valid characters decide.
+    """
+    text = sample.decode("utf-8", errors="replace")
+    damaged = text.count("\ufffd")
+    valid = sum(ch >= "\x80" for ch in text) - damaged
+    return valid >= 20 and damaged <= valid / 4
+
+
 def detect_encoding(sample: bytes) -> str:
     """The encoding of a text file from its first bytes (a Python codec name)."""
     if sample.startswith(codecs.BOM_UTF8):
@@ -91,6 +104,8 @@ def detect_encoding(sample: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
             return "utf-8"  # the sample cut a character in two
+        if _mostly_utf8(sample):
+            return "utf-8"  # a few foreign bytes in UTF-8 text: read as UTF-8, refused where they are
     decoded = {name: sample.decode(name, errors="replace") for name in CYRILLIC_SINGLE_BYTE}
     best = max(CYRILLIC_SINGLE_BYTE, key=lambda name: russian_score(decoded[name]))
     if _russian_share(decoded[best]) >= 0.5:
