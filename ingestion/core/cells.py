@@ -25,3 +25,10 @@ class UncachedFormula:
 
 
 UNCACHED_FORMULA = UncachedFormula()
+
+
+# Error values of Excel formulas (ECMA-376 Part 1, §18.17.2.3 ST_CellError, and the newer #SPILL!/#CALC!).
+# The readers give an error cell as its text, so that typing fails on the value a reader of the file sees;
+# a row rule may name these specially («ошибка формулы #DIV/0!»). calamine (.xls, .ods) gives them as empty.
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                          "#SPILL!", "#CALC!"})
