@@ -45,7 +45,7 @@ create table if not exists raw.load_ledger (
     load_id bigserial primary key,
     file_id bigint not null references raw.file_ledger (file_id),
     feed text not null,
-    status text not null check (status in ('running', 'loaded', 'failed', 'interrupted', 'replaced')),
+    status text not null check (status in ('running', 'loaded', 'failed', 'interrupted', 'replaced', 'refused')),
     started_at timestamptz not null default now(),
     finished_at timestamptz,
     rows_read integer,
@@ -84,6 +84,18 @@ alter table raw.file_ledger add column if not exists archive_path text;
 alter table raw.file_ledger drop constraint if exists file_ledger_feed_sha256_key;
 create unique index if not exists file_ledger_feed_sha256_file_name_key
     on raw.file_ledger (feed, sha256, file_name);
+
+-- 'refused': a file no feed reads (unknown format, a folder that is no feed), recorded once by checksum.
+do $$
+begin
+    if not exists (select 1 from pg_constraint where conrelid = 'raw.load_ledger'::regclass
+                   and conname = 'load_ledger_status_check' and pg_get_constraintdef(oid) like '%refused%') then
+        alter table raw.load_ledger drop constraint if exists load_ledger_status_check;
+        alter table raw.load_ledger add constraint load_ledger_status_check
+            check (status in ('running', 'loaded', 'failed', 'interrupted', 'replaced', 'refused'));
+    end if;
+end
+$$;
 
 comment on table raw.file_ledger is 'Журнал поступивших файлов: контрольная сумма, размер, время поступления';
 comment on table raw.load_ledger is 'Журнал загрузок: прочитано, загружено и отложено строк по каждой загрузке файла';
@@ -190,3 +202,50 @@ def fail_load(conn: psycopg.Connection, load_id: int, message: str) -> None:
         "update raw.load_ledger set status = 'failed', finished_at = now(), error_message = %s where load_id = %s",
         (message, load_id),
     )
+
+
+# A file that could not even be read for its checksum is still recorded, under this marker.
+UNREADABLE = "unreadable"
+
+
+def _file_row(conn: psycopg.Connection, feed: str, path: Path) -> int:
+    """The file's ledger row without archiving it (a file that is not loaded is not kept)."""
+    try:
+        sha256, size = file_checksum(path)
+        arrived = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    except OSError:
+        sha256, size, arrived = UNREADABLE, 0, datetime.now(tz=UTC)
+    return conn.execute(
+        """
+        insert into raw.file_ledger (feed, file_name, file_path, sha256, size_bytes, arrived_at)
+        values (%s, %s, %s, %s, %s, %s)
+        on conflict (feed, sha256, file_name) do update set file_path = excluded.file_path
+        returning file_id
+        """,
+        (feed, path.name, str(path), sha256, size, arrived),
+    ).fetchone()[0]
+
+
+def record_failed_file(conn: psycopg.Connection, feed: str, path: Path, message: str) -> int:
+    """A failed load of a file that could not be registered the usual way (unreadable, vanished, changing)."""
+    file_id = _file_row(conn, feed, path)
+    load_id = start_load(conn, file_id, feed)
+    fail_load(conn, load_id, message)
+    return load_id
+
+
+def record_refused(conn: psycopg.Connection, feed: str, path: Path, message: str) -> tuple[int, bool]:
+    """A file no feed reads: one 'refused' load per file (checksum and name); True when recorded just now."""
+    file_id = _file_row(conn, feed, path)
+    earlier = conn.execute(
+        "select load_id from raw.load_ledger where file_id = %s and status = 'refused' order by load_id limit 1",
+        (file_id,),
+    ).fetchone()
+    if earlier:
+        return earlier[0], False
+    load_id = conn.execute(
+        "insert into raw.load_ledger (file_id, feed, status, finished_at, error_message, host, pid) "
+        "values (%s, %s, 'refused', now(), %s, %s, %s) returning load_id",
+        (file_id, feed, message, socket.gethostname(), os.getpid()),
+    ).fetchone()[0]
+    return load_id, True
