@@ -252,8 +252,8 @@ def test_a_header_only_registry_never_replaces_the_loaded_one(landing, conn):
     reorganisations = ReorganisationLoader(conn, TEST_KEY).load(empty)
     assert registry.status == "failed" and reorganisations.status == "failed"
     assert registry.message.startswith("Файл «Реестр_ОО_пустой.xlsx»: в таблице «Реестр ОО» нет ни одной строки")
-    assert "прежние данные (3 строк) сохранены" in registry.message
-    assert "прежние данные (1 строк) сохранены" in reorganisations.message
+    assert "прежние данные сохранены (строк: 3)" in registry.message
+    assert "прежние данные сохранены (строк: 1)" in reorganisations.message
     assert count(conn, "school_registry") == 3 and count(conn, "school_reorganisations") == 1
     assert conn.execute("select key_value, registry_code from raw.school_keys order by 1").fetchall() == keys_before
     # later feeds still resolve their schools, old codes included
@@ -275,7 +275,7 @@ def test_an_empty_reorganisations_sheet_loads_only_while_none_are_loaded(tmp_pat
     load_registry(conn, tmp_path / "second")  # one reorganisation now
     again = header_only_registry(tmp_path, "Реестр_ОО_2.xlsx")
     result = ReorganisationLoader(conn, TEST_KEY).load(again)
-    assert result.status == "failed" and "прежние данные (1 строк) сохранены" in result.message
+    assert result.status == "failed" and "прежние данные сохранены (строк: 1)" in result.message
     assert conn.execute("select registry_code from raw.school_keys where key_value = 'edu249999'").fetchone() == (
         "24R00003",)
 

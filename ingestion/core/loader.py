@@ -191,7 +191,7 @@ class FeedLoader:
                 sql.Identifier(self.table)), (result.load_id,)).fetchone()[0]
             if getattr(self, "empty_snapshot_allowed", False) and earlier == 0:
                 return
-            kept = f"прежние данные ({earlier} строк) сохранены" if earlier else "справочник по-прежнему пуст"
+            kept = f"прежние данные сохранены (строк: {earlier})" if earlier else "справочник по-прежнему пуст"
             raise LoadError(path, f"в таблице «{self.title}» нет ни одной строки данных: файл заменяет весь "
                                   f"справочник целиком, поэтому он не загружен, {kept}")
         if result.rows_loaded == 0 or result.rows_quarantined > result.rows_loaded:
