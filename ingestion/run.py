@@ -58,7 +58,8 @@ def record_unread(conn: psycopg.Connection, landing: Path) -> list[LoadResult]:
             load_id, new = ledger.record_refused(conn, unread.feed, unread.path, unread.message)
         if new:
             log.warning(unread.message)
-        results.append(LoadResult(unread.feed, unread.path.name, "refused", load_id=load_id, message=unread.message))
+        results.append(LoadResult(unread.feed, landing_folder.shown_name(unread.path.name), "refused",
+                                  load_id=load_id, message=unread.message))
     return results
 
 

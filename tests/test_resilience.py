@@ -195,7 +195,7 @@ def test_files_nobody_reads_are_refused_once_and_reported(tmp_path, conn):
         "vacancies/README": "файл без расширения не читается",
         "vacancies/2024/Вакансии.csv": "вложенные папки внутри папки потока «vacancies» не читаются",
         "vpr/ВПР_2024.xlsx": "папка «vpr» не является папкой потока данных",
-        "Вакансии_2024.csv": "лежит прямо в папке приёма",
+        "Вакансии_2024.csv": "он лежит прямо в папке приёма",
     }
     ignored = ["_truth/truth.json", "vacancies/~$Вакансии.xlsx", ".DS_Store", "vacancies/.~lock.csv#"]
     for name in [*unread, *ignored]:
@@ -222,6 +222,22 @@ def test_files_nobody_reads_are_refused_once_and_reported(tmp_path, conn):
     assert all(m in ledger_summary(conn) for _, m, _ in stored)
 
 
+def test_a_file_name_in_another_encoding_is_refused_not_fatal(tmp_path, conn):
+    landing = tmp_path / "landing"
+    registry_file(landing)
+    (landing / "vacancies").mkdir()
+    cp1251_name = os.fsencode(landing / "vacancies") + b"/" + "Вакансии.csv".encode("cp1251")
+    with open(cp1251_name, "wb") as handle:  # a name unpacked from an archive made on Windows
+        handle.write(b"\xc3\xee\xe4;\xca\xee\xe4 \xce\xce\r\n")
+    results = load_all(conn, landing, key=TEST_KEY)
+    refused = [r for r in results if r.status == "refused"]
+    assert [(r.feed, r.file) for r in refused] == [("vacancies", "????????.csv")]
+    assert "не в кодировке UTF-8" in refused[0].message
+    assert conn.execute("select file_name from raw.file_ledger where feed = 'vacancies'").fetchall() == [
+        ("????????.csv",)]
+    summary(results).encode("utf-8")  # printable
+
+
 def test_a_refused_file_moved_where_it_belongs_leaves_the_open_problems(tmp_path, conn):
     landing = tmp_path / "landing"
     registry_file(landing)
@@ -230,7 +246,7 @@ def test_a_refused_file_moved_where_it_belongs_leaves_the_open_problems(tmp_path
     shutil.rmtree(landing / "vacancies")
     results = load_all(conn, landing, key=TEST_KEY)
     assert [r.status for r in results if r.feed == "unread"] == ["refused"]
-    assert "Вакансии_2024.csv» лежит прямо в папке приёма" in ledger_summary(conn)
+    assert "Вакансии_2024.csv» не загружен: он лежит прямо в папке приёма" in ledger_summary(conn)
     (landing / "vacancies").mkdir()
     misplaced.rename(landing / "vacancies" / "Вакансии_2024.csv")
     results = load_all(conn, landing, key=TEST_KEY)

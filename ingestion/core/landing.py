@@ -23,6 +23,21 @@ def skipped_by_design(name: str) -> bool:
     return name.startswith((".", "~$"))
 
 
+def readable_name(name: str) -> bool:
+    """A name that is valid text: one unpacked from an archive in another encoding may not be (a surrogate
+    for each undecodable byte), and could not be stored or shown."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_name(path: Path | str) -> str:
+    """The name as it can be stored and shown, undecodable bytes as «?»."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace").replace("\ufffd", "?")
+
+
 @dataclass
 class Unread:
     path: Path
@@ -41,7 +56,7 @@ def feed_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
-             and not skipped_by_design(p.name)]
+             and not skipped_by_design(p.name) and readable_name(p.name)]
     return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
 
 
@@ -62,29 +77,29 @@ def scan(landing: Path, feed_folders: Iterable[str]) -> Scan:
     if not landing.is_dir():
         return result
     move = "переложите его в папку своего потока данных (папки потоков перечислены в docs/feed_layouts.md)"
+
+    def unread(path: Path, feed: str, problem: str) -> None:
+        name = shown_name(path.relative_to(landing))
+        result.unread.append(Unread(path, feed, f"Файл «{name}» не загружен: {problem}"))
+
     for entry in sorted(landing.iterdir()):
-        relative = entry.relative_to(landing)
         if skipped_by_design(entry.name) or (entry.name == TRUTH_FOLDER and entry.is_dir()):
-            result.ignored.append(relative)
+            result.ignored.append(entry.relative_to(landing))
         elif entry.is_file():
-            result.unread.append(Unread(entry, UNREAD_FEED, (
-                f"Файл «{relative}» лежит прямо в папке приёма, а не в папке потока данных, и не загружен: {move}")))
+            unread(entry, UNREAD_FEED, f"он лежит прямо в папке приёма, а не в папке потока данных; {move}")
         elif entry.is_dir() and entry.name not in folders:
             for path in _files_under(entry, result, landing):
-                result.unread.append(Unread(path, UNREAD_FEED, (
-                    f"Файл «{path.relative_to(landing)}» не загружен: папка «{entry.name}» не является папкой "
-                    f"потока данных; {move}")))
+                unread(path, UNREAD_FEED, f"папка «{shown_name(entry.name)}» не является папкой потока данных; {move}")
         elif entry.is_dir():
             for path in _files_under(entry, result, landing):
-                if path.parent != entry:
-                    problem = (f"вложенные папки внутри папки потока «{entry.name}» не читаются; переложите файл "
-                               f"прямо в папку «{entry.name}»")
+                if not readable_name(path.name):
+                    unread(path, entry.name, "имя файла записано не в кодировке UTF-8 (так бывает после распаковки "
+                                             "архива): переименуйте файл")
+                elif path.parent != entry:
+                    unread(path, entry.name, f"вложенные папки внутри папки потока «{entry.name}» не читаются; "
+                                             f"переложите файл прямо в папку «{entry.name}»")
                 elif path.suffix.lower() not in DATA_SUFFIXES:
                     kind = f"формат «{path.suffix.lower()}»" if path.suffix else "файл без расширения"
-                    problem = (f"{kind} не читается ни одним загрузчиком (ожидаются "
-                               f"{', '.join(sorted(DATA_SUFFIXES))})")
-                else:
-                    continue  # the feed's loaders read it
-                result.unread.append(Unread(path, entry.name, f"Файл «{path.relative_to(landing)}» не загружен: "
-                                                              f"{problem}"))
+                    unread(path, entry.name, f"{kind} не читается ни одним загрузчиком (ожидаются "
+                                             f"{', '.join(sorted(DATA_SUFFIXES))})")
     return result

@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 
 from ingestion.core.errors import LoadError
+from ingestion.core.landing import shown_name
 
 # Reason codes of quarantined rows, with the Russian text analysts read.
 REASONS = {
@@ -222,7 +223,7 @@ def _file_row(conn: psycopg.Connection, feed: str, path: Path) -> int:
         on conflict (feed, sha256, file_name) do update set file_path = excluded.file_path
         returning file_id
         """,
-        (feed, path.name, str(path), sha256, size, arrived),
+        (feed, shown_name(path.name), shown_name(path), sha256, size, arrived),
     ).fetchone()[0]
 
 
