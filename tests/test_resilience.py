@@ -25,7 +25,7 @@ from ingestion.feeds.registry import ReorganisationLoader, SchoolRegistryLoader
 from ingestion.feeds.support_events import SupportEventsLoader
 from ingestion.feeds.vacancies import VacanciesLoader
 from ingestion.feeds.vpr_individual import VprIndividualLoader
-from ingestion.run import ignored_files, ledger_summary, load_all, load_feed, record_unread, summary
+from ingestion.run import ensure_schema, ignored_files, ledger_summary, load_all, load_feed, record_unread, summary
 from tests.builders import registry_file, vpr_pupil, vpr_rows, write_xlsx
 from tests.conftest import TEST_KEY
 
@@ -335,12 +335,23 @@ def test_schools_resolve_by_ogrn_and_inn_but_never_by_a_shared_one(tmp_path, con
                        "edu240004"], dtype="string")
     assert resolver.resolve(codes).fillna("—").tolist() == ["24R00001", "24R00001", "24R00002", "24R00002", "—", "—",
                                                             "24R00004"]
+    assert conn.execute("select key_value, key_kind, registry_codes from raw.school_keys_ambiguous order by 1"
+                        ).fetchall() == [("1022401000003", "ogrn", "24R00003, 24R00004"),
+                                         ("2456000003", "inn", "24R00003, 24R00004")]
+    assert resolver.unknown_text("2456000003").startswith("ИНН «2456000003» принадлежит нескольким ОО реестра "
+                                                          "(24R00003, 24R00004;")
+    assert resolver.unknown_text("edu249998") == "код ОО «edu249998» не найден в реестре ОО"
     # a feed that names schools by ИНН loads them; the shared one is quarantined, not given to either school
     result = VacanciesLoader(conn, TEST_KEY).load(vacancies_file(tmp_path, "Вакансии.csv", [
         ["2024", "2456000001", "Математика", "2"], ["2024", "2456000003", "Физика", "1"]]))
     assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
     assert conn.execute("select school_id from raw.vacancies").fetchall() == [("24R00001",)]
     assert path.exists()
+    events = SupportEventsLoader(conn, TEST_KEY).load(plan_report(tmp_path, "План-отчёт.xlsx", [
+        ["12.10.2023", "муниципальный", "семинар", "Оценивание", "1022401000001; 1022401000003", 10]]))
+    assert events.rows_quarantined == 1
+    message = conn.execute("select message from raw.quarantine where load_id = %s", (events.load_id,)).fetchone()[0]
+    assert message.startswith("Файл «План-отчёт.xlsx», строка 3: ОГРН «1022401000003» принадлежит нескольким ОО")
 
 
 def test_codes_are_normalised_like_the_registry_keys():
@@ -408,6 +419,24 @@ def test_school_years_from_2009_load(landing, conn):
         ["2008-2009", "24R00001", "Математика", "2"], ["2009/10", "24R00002", "Физика", "1"]]))
     assert (result.status, result.rows_loaded) == ("loaded", 2)
     assert conn.execute("select year from raw.vacancies order by 1").fetchall() == [(2009,), (2010,)]
+
+
+def test_the_schema_step_upgrades_a_warehouse_of_the_previous_version(conn):
+    """Before: no 'refused' status, plan-reports partitioned by file name, no table of shared numbers."""
+    conn.execute("alter table raw.load_ledger drop constraint load_ledger_status_check")
+    conn.execute("alter table raw.load_ledger add constraint load_ledger_status_check check "
+                 "(status in ('running', 'loaded', 'failed', 'interrupted', 'replaced'))")
+    conn.execute("drop index raw.support_events_partition")
+    conn.execute("alter table raw.support_events drop column plan_municipality, drop column plan_year")
+    conn.execute("create index support_events_partition on raw.support_events (source_file)")
+    conn.execute("drop table raw.school_keys_ambiguous")
+    ensure_schema(conn)
+    index = conn.execute("select indexdef from pg_indexes where indexname = 'support_events_partition'").fetchone()[0]
+    assert index.endswith("(plan_municipality, plan_year)")
+    assert count(conn, "school_keys_ambiguous") == 0
+    file_id = conn.execute("insert into raw.file_ledger (feed, file_name, file_path, sha256, size_bytes, arrived_at) "
+                           "values ('unread', 'a.pdf', '/a.pdf', 'x', 1, now()) returning file_id").fetchone()[0]
+    conn.execute("insert into raw.load_ledger (file_id, feed, status) values (%s, 'unread', 'refused')", (file_id,))
 
 
 # ---------------------------------------------------------------- the DAG's report and check

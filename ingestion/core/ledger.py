@@ -101,7 +101,17 @@ $$;
 comment on table raw.file_ledger is 'Журнал поступивших файлов: контрольная сумма, размер, время поступления';
 comment on table raw.load_ledger is 'Журнал загрузок: прочитано, загружено и отложено строк по каждой загрузке файла';
 comment on table raw.quarantine is 'Отложенные (карантинные) строки с кодом причины и сообщением на русском языке';
-comment on table raw.school_keys is 'Все известные коды ОО (логин ФИС ОКО, код РЦОИ, код реестра) и код ОО по реестру';
+comment on table raw.school_keys is
+    'Все известные коды ОО (логин ФИС ОКО, код РЦОИ, код реестра, ОГРН, ИНН) и код ОО по реестру';
+
+create table if not exists raw.school_keys_ambiguous (
+    key_value text primary key,
+    key_kind text not null,
+    registry_codes text not null,
+    load_id bigint not null
+);
+comment on table raw.school_keys_ambiguous is
+    'ОГРН и ИНН, общие для нескольких ОО реестра (головная ОО и филиалы): по ним ОО не определяется';
 """
 
 

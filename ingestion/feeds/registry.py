@@ -13,6 +13,8 @@ LOCALITY = {"городская": "urban", "городской": "urban", "се�
 
 REBUILD_KEYS = r"""
 delete from raw.school_keys;
+delete from raw.school_keys_ambiguous;
+create temp table registry_keys as
 with numbers as (
     -- ОГРН and ИНН as written: spaces and a number cell's «.0» dropped; an ИНН stored in a number cell
     -- loses its leading zero, so nine digits are padded back to ten.
@@ -41,17 +43,20 @@ keys as (
     select ogrn, 'ogrn', registry_code, load_id, 3 from numbers where ogrn ~ '^\d{13}$'
     union all
     select lpad(inn, 10, '0'), 'inn', registry_code, load_id, 3 from numbers where inn ~ '^\d{9,10}$'
-),
--- A branch may carry its head school's ОГРН and ИНН: such a number names no single school, so it is no key.
-ambiguous as (
-    select key_value from keys where key_kind in ('ogrn', 'inn')
-    group by key_value having count(distinct registry_code) > 1
 )
+select * from keys;
+-- A branch may carry its head school's ОГРН and ИНН: such a number names no single school, so it is no key
+-- (it is kept aside, for the message that says why a row naming a school by it stays unresolved).
+insert into raw.school_keys_ambiguous (key_value, key_kind, registry_codes, load_id)
+select key_value, min(key_kind), string_agg(distinct registry_code, ', ' order by registry_code), max(load_id)
+from registry_keys where key_kind in ('ogrn', 'inn')
+group by key_value having count(distinct registry_code) > 1;
 insert into raw.school_keys (key_value, key_kind, registry_code, load_id)
 select distinct on (key_value) key_value, key_kind, registry_code, load_id
-from keys
-where key_value not in (select key_value from ambiguous)
-order by key_value, priority
+from registry_keys
+where key_value not in (select key_value from raw.school_keys_ambiguous)
+order by key_value, priority;
+drop table registry_keys;
 """
 
 

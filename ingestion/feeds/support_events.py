@@ -93,9 +93,8 @@ class SupportEventsLoader(FeedLoader):
         resolved = self.resolver_all.resolve(exploded.astype("string"))
         unknown = exploded[resolved.isna()]
         bad = frame.index.isin(unknown.index)
-        messages = unknown.groupby(level=0).agg(lambda s: ", ".join(s)).reindex(frame.index)
-        reject(pd.Series(bad, index=frame.index), "unknown_school",
-               messages.map(lambda m: f"коды ОО «{m}» не найдены в реестре ОО"))
+        messages = unknown.map(self.resolver_all.unknown_text).groupby(level=0).agg("; ".join).reindex(frame.index)
+        reject(pd.Series(bad, index=frame.index), "unknown_school", messages)
         self.links = pd.DataFrame({"row": exploded.index, "school_code": exploded.values, "school_id": resolved.values})
         return frame
 
