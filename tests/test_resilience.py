@@ -479,7 +479,9 @@ def folder_of(result) -> str:
     return (loader.folder or loader.feed) if loader else result.feed
 
 
-def test_a_whole_landing_loads_every_good_file_and_reports_the_bad_ones(small_region, tmp_path, conn):
+@pytest.mark.parametrize("empty_registry_first", [False, True], ids=["empty_registry_later", "empty_registry_first"])
+def test_a_whole_landing_loads_every_good_file_and_reports_the_bad_ones(small_region, tmp_path, conn,
+                                                                         empty_registry_first):
     source, truth = small_region
     landing = tmp_path / "landing"
     good: list[str] = []
@@ -503,8 +505,11 @@ def test_a_whole_landing_loads_every_good_file_and_reports_the_bad_ones(small_re
     for name, write in bad.items():
         (landing / name).parent.mkdir(parents=True, exist_ok=True)
         write(landing / name)
-    # the header-only registry arrives after the good one; the other bad files after their feeds' good ones
-    set_arrival([landing / n for n in good] + [landing / n for n in bad])
+    # the other bad files arrive after their feeds' good ones; the header-only registry before or after the good one
+    order = [landing / n for n in good] + [landing / n for n in bad]
+    if empty_registry_first:
+        order.insert(0, order.pop(order.index(landing / "registry/Реестр_ОО_пустой.xlsx")))
+    set_arrival(order)
 
     results = load_all(conn, landing, key=TEST_KEY)
 
@@ -529,7 +534,10 @@ def test_a_whole_landing_loads_every_good_file_and_reports_the_bad_ones(small_re
     assert {n: r.status for n, r in problems.items() if r.status == "refused"} == {"olympiads/Протокол.pdf": "refused"}
     for name, r in problems.items():
         assert r.message.startswith("Файл «") and Path(name).name in r.message.split("»")[0]
-    assert "нет ни одной строки данных" in problems["registry/Реестр_ОО_пустой.xlsx"].message
+    registry_problem = problems["registry/Реестр_ОО_пустой.xlsx"]
+    assert registry_problem.feed == "registry" and "нет ни одной строки данных" in registry_problem.message
+    assert ("справочник по-прежнему пуст" if empty_registry_first else "прежние данные сохранены") in \
+        registry_problem.message
     bad_loads = [r.load_id for r in results if r.status in ("failed", "refused")]
     for table in sorted({t for loader in LOADERS for t in (loader.table, *loader.child_tables())}):
         assert count(conn, table, "load_id = any(%s)", (bad_loads,)) == 0, table
