@@ -57,7 +57,14 @@ def feed_files(folder: Path) -> list[Path]:
         return []
     files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
              and not skipped_by_design(p.name) and readable_name(p.name)]
-    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+    return sorted(files, key=_arrival)
+
+
+def _arrival(path: Path) -> tuple[float, str]:
+    try:
+        return path.stat().st_mtime, path.name
+    except OSError:  # gone since the listing: its load says so
+        return float("inf"), path.name
 
 
 def _files_under(folder: Path, scan: Scan, landing: Path) -> Iterable[Path]:
