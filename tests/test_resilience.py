@@ -178,6 +178,22 @@ def test_a_failure_after_rows_were_copied_rolls_back_that_file_only(landing, con
     assert count(conn, "vacancies") == 3
 
 
+def test_a_lost_database_connection_stops_the_run(landing, db_url):
+    """Not a file's failure: no later file could load either, so the caller sees the error."""
+    import psycopg
+
+    path = vacancies_file(landing, "Вакансии.csv", [["2024", "24R00001", "Математика", "1"]] * 2)
+    with psycopg.connect(db_url, autocommit=True) as victim, psycopg.connect(db_url, autocommit=True) as killer:
+        pid = victim.info.backend_pid
+
+        def drop_connection(rows_read: int) -> None:
+            killer.execute("select pg_terminate_backend(%s)", (pid,))
+
+        with pytest.raises(psycopg.OperationalError):
+            VacanciesLoader(victim, TEST_KEY, on_chunk=drop_connection).load(path)
+        assert victim.broken
+
+
 def test_a_file_that_vanished_before_its_load_is_recorded_as_failed(landing, conn):
     gone = landing / "vacancies" / "Вакансии_удалён.csv"
     result = VacanciesLoader(conn, TEST_KEY).load(gone)
