@@ -230,7 +230,7 @@ def _file_row(conn: psycopg.Connection, feed: str, path: Path) -> int:
         """
         insert into raw.file_ledger (feed, file_name, file_path, sha256, size_bytes, arrived_at)
         values (%s, %s, %s, %s, %s, %s)
-        on conflict (feed, sha256, file_name) do update set file_path = excluded.file_path
+        on conflict (feed, sha256, file_name) do update set feed = excluded.feed  -- a no-op, for returning
         returning file_id
         """,
         (feed, shown_name(path.name), shown_name(path), sha256, size, arrived),
