@@ -1,7 +1,11 @@
 """The region's pipeline: make sure there are files, create the raw schema, load every feed, report, build marts.
 
 The registry loads first (every other feed resolves school codes through it); the other feeds then
-load as one mapped task each. The report task prints the summary and fails the run if a file failed.
+load as one mapped task each, and the files no feed reads are recorded as refused. A bad file is that
+file's failure, never the run's: every other file loads, the report task prints the summary (files
+loaded, failed, refused, skipped by design) and the marts are built from what loaded. Only then does the
+last task, ``check_files``, fail the run if some file failed or was refused, so that the run shows red
+and its log lists the files to look at.
 """
 
 from __future__ import annotations
@@ -61,25 +65,42 @@ def edu_region_pipeline():
         return _load([BY_FEED[feed]], landing)
 
     @task
-    def report(registry: list[dict], feeds: list[list[dict]]) -> dict:
-        from ingestion.core.loader import LoadResult
-        from ingestion.run import summary
+    def record_unread(landing: str) -> list[dict]:
+        """Files no feed reads (unknown format, a folder that is no feed): refused in the ledger."""
+        from dataclasses import asdict
 
-        results = [LoadResult(**r) for r in registry] + [LoadResult(**r) for batch in feeds for r in batch]
-        text = summary(results)
-        print(text)
-        failed = [r.message for r in results if r.status == "failed"]
-        if failed:
-            raise RuntimeError("Не все файлы загружены:\n" + "\n".join(failed))
-        return {"files": len(results), "rows_loaded": sum(r.rows_loaded for r in results)}
+        from ingestion.run import connect
+        from ingestion.run import record_unread as record
+
+        with connect() as conn:
+            return [asdict(r) | {"reasons": dict(r.reasons)} for r in record(conn, Path(landing))]
 
     @task
-    def build_marts() -> None:
-        """dbt build: staging, intermediate models and the marts, with their tests."""
+    def report(registry: list[dict], feeds: list[list[dict]], unread: list[dict], landing: str) -> dict:
+        """Print the run's summary; never fails, so that the marts are built from whatever loaded."""
+        from ingestion.run import NOT_LOADED, ignored_files, summary
+
+        results = [_result(r) for r in registry] + [_result(r) for batch in feeds for r in batch]
+        results += [_result(r) for r in unread]
+        print(summary(results, ignored_files(Path(landing))))
+        return {"files": len(results), "rows_loaded": sum(r.rows_loaded for r in results),
+                "not_loaded": [r.message for r in results if r.status in NOT_LOADED]}
+
+    @task
+    def build_marts(outcome: dict) -> dict:
+        """dbt build: staging, intermediate models and the marts, with their tests; passes the report on."""
         from warehouse.dbt import run_dbt
 
         if not run_dbt(["build"]):
             raise RuntimeError("dbt build завершился с ошибкой: см. журнал задачи")
+        return outcome
+
+    @task
+    def check_files(outcome: dict) -> None:
+        """After the marts: the run fails if some file was not loaded, naming each one."""
+        if outcome["not_loaded"]:
+            raise RuntimeError(f"Не загружено файлов: {len(outcome['not_loaded'])} (витрины построены по "
+                               "остальным):\n" + "\n".join(outcome["not_loaded"]))
 
     landing = prepare_landing()
     schema = create_schema()
@@ -87,13 +108,23 @@ def edu_region_pipeline():
     schema >> registry
     feeds = load_feed.partial(landing=landing).expand(feed=_other_feeds())
     registry >> feeds
-    report(registry, feeds) >> build_marts()
+    unread = record_unread(landing)
+    registry >> unread
+    check_files(build_marts(report(registry, feeds, unread, landing)))
 
 
 def _other_feeds() -> list[str]:
     from ingestion.feeds import LOADERS, REGISTRY_LOADERS
 
     return [loader.feed for loader in LOADERS if loader not in REGISTRY_LOADERS]
+
+
+def _result(fields: dict):
+    from collections import Counter
+
+    from ingestion.core.loader import LoadResult
+
+    return LoadResult(**(fields | {"reasons": Counter(fields.get("reasons") or {})}))
 
 
 def _load(loaders, landing: str) -> list[dict]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 
+from ingestion.core import landing as landing_folder
 from ingestion.core import ledger
 from ingestion.core.ledger import REASONS
 from ingestion.core.loader import FeedLoader, LoadResult
@@ -21,7 +22,8 @@ from warehouse.config import pseudonym_key, warehouse_url
 from warehouse.paths import LANDING_DIR
 
 log = logging.getLogger(__name__)
-DATA_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv", ".txt", ".tsv"}
+DATA_SUFFIXES = landing_folder.DATA_SUFFIXES
+NOT_LOADED = ("failed", "refused")  # statuses of files that need someone's attention
 
 
 def connect(url: str | None = None) -> psycopg.Connection:
@@ -37,14 +39,33 @@ def ensure_schema(conn: psycopg.Connection) -> None:
                 conn.execute(statement)
 
 
+def feed_folders() -> set[str]:
+    return {loader.folder or loader.feed for loader in LOADERS}
+
+
 def files_for(loader: type[FeedLoader], landing: Path) -> list[Path]:
     """The feed's files in arrival order, so that a corrected file loaded later replaces the earlier one."""
-    folder = landing / (loader.folder or loader.feed)
-    if not folder.is_dir():
-        return []
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES
-             and not p.name.startswith(("~$", "."))]
-    return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+    return landing_folder.feed_files(landing / (loader.folder or loader.feed))
+
+
+def record_unread(conn: psycopg.Connection, landing: Path) -> list[LoadResult]:
+    """Files no feed reads, each refused once in the ledger (by checksum and name), never silently left."""
+    results = []
+    for unread in landing_folder.scan(landing, feed_folders()).unread:
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(%s, hashtext(%s))",
+                         (ledger.ADVISORY_NAMESPACE, landing_folder.UNREAD_FEED))
+            load_id, new = ledger.record_refused(conn, unread.feed, unread.path, unread.message)
+        if new:
+            log.warning(unread.message)
+        results.append(LoadResult(unread.feed, landing_folder.shown_name(unread.path.name), "refused",
+                                  load_id=load_id, message=unread.message))
+    return results
+
+
+def ignored_files(landing: Path) -> list[Path]:
+    """Files and folders skipped by design (``_truth``, hidden and temporary ones), for the summary."""
+    return landing_folder.scan(landing, feed_folders()).ignored
 
 
 def load_feed(conn: psycopg.Connection, loader: type[FeedLoader], landing: Path,
@@ -62,38 +83,57 @@ def load_feed(conn: psycopg.Connection, loader: type[FeedLoader], landing: Path,
 
 def load_all(conn: psycopg.Connection, landing: Path = LANDING_DIR, feeds: Iterable[str] | None = None,
              key: bytes | None = None) -> list[LoadResult]:
+    """Load every chosen feed (the registry first); a failed file is reported, never stops the others.
+
+    With all feeds chosen, the files no feed reads are recorded as refused and returned too.
+    """
     ensure_schema(conn)
     chosen = [BY_FEED[f] for f in feeds] if feeds else list(LOADERS)
     results: list[LoadResult] = []
     for loader in chosen:
         results += load_feed(conn, loader, landing, key)
+    if not feeds:
+        results += record_unread(conn, landing)
     return results
 
 
-def summary(results: Iterable[LoadResult]) -> str:
-    """A short Russian summary: files and rows per feed, quarantined rows and why."""
+def summary(results: Iterable[LoadResult], ignored: Iterable[Path | str] = ()) -> str:
+    """A short Russian summary: files and rows per feed, quarantined rows and why, files not loaded."""
     results = list(results)
     lines = ["Загрузка: файлы и строки по потокам данных",
-             f"{'поток':<26}{'файлов':>7}{'пропущ.':>8}{'ошибок':>7}{'прочитано':>11}{'загружено':>11}{'отложено':>10}"]
+             f"{'поток':<26}{'файлов':>7}{'пропущ.':>8}{'ошибок':>7}{'отказ':>6}"
+             f"{'прочитано':>11}{'загружено':>11}{'отложено':>10}"]
     reasons: Counter = Counter()
     for feed in dict.fromkeys(r.feed for r in results):
         mine = [r for r in results if r.feed == feed]
         lines.append(
             f"{feed:<26}{len(mine):>7}{sum(r.status == 'skipped' for r in mine):>8}"
-            f"{sum(r.status == 'failed' for r in mine):>7}{sum(r.rows_read for r in mine):>11}"
-            f"{sum(r.rows_loaded for r in mine):>11}{sum(r.rows_quarantined for r in mine):>10}")
+            f"{sum(r.status == 'failed' for r in mine):>7}{sum(r.status == 'refused' for r in mine):>6}"
+            f"{sum(r.rows_read for r in mine):>11}{sum(r.rows_loaded for r in mine):>11}"
+            f"{sum(r.rows_quarantined for r in mine):>10}")
         for r in mine:
             reasons.update(r.reasons)
     total = (sum(r.rows_read for r in results), sum(r.rows_loaded for r in results),
              sum(r.rows_quarantined for r in results))
-    lines.append(f"{'итого':<26}{len(results):>7}{'':>8}{'':>7}{total[0]:>11}{total[1]:>11}{total[2]:>10}")
+    lines.append(f"{'итого':<26}{len(results):>7}{sum(r.status == 'skipped' for r in results):>8}"
+                 f"{sum(r.status == 'failed' for r in results):>7}{sum(r.status == 'refused' for r in results):>6}"
+                 f"{total[0]:>11}{total[1]:>11}{total[2]:>10}")
     if reasons:
         lines.append("Отложенные строки по причинам:")
-        lines += [f"  {code}: {n} — {REASONS[code]}" for code, n in reasons.most_common()]
+        lines += [f"  {code}: {n} — {REASONS.get(code, code)}" for code, n in reasons.most_common()]
     failed = [r for r in results if r.status == "failed"]
     if failed:
-        lines.append("Файлы, которые не удалось загрузить:")
+        lines.append(f"Файлы, которые не удалось загрузить ({len(failed)}):")
         lines += [f"  {r.message}" for r in failed]
+    refused = [r for r in results if r.status == "refused"]
+    if refused:
+        lines.append(f"Файлы, которые не читает ни один поток данных ({len(refused)}):")
+        lines += [f"  {r.message}" for r in refused]
+    ignored = [str(p) for p in ignored]
+    if ignored:
+        shown = ", ".join(ignored[:5]) + (f" и ещё {len(ignored) - 5}" if len(ignored) > 5 else "")
+        lines.append(f"Пропущены по правилам (папка {landing_folder.TRUTH_FOLDER}, скрытые и временные файлы): "
+                     f"{len(ignored)} — {shown}")
     return "\n".join(lines)
 
 
@@ -104,6 +144,20 @@ from raw.load_ledger l
 where l.status = 'loaded'
 group by l.feed
 order by l.feed
+"""
+
+
+# Files whose latest attempt failed, was interrupted or refused, unless something has loaded since in its
+# place: a file of the same feed and name (the corrected file), or the same content (moved where it belongs).
+OPEN_PROBLEMS = """
+select l.status, l.error_message
+from (select distinct on (file_id) * from raw.load_ledger order by file_id, load_id desc) l
+join raw.file_ledger f using (file_id)
+where l.status in ('failed', 'interrupted', 'refused')
+  and not exists (select 1 from raw.load_ledger n join raw.file_ledger g using (file_id)
+                  where ((g.feed = f.feed and g.file_name = f.file_name) or g.sha256 = f.sha256)
+                  and n.load_id > l.load_id and n.status in ('loaded', 'replaced'))
+order by l.load_id
 """
 
 
@@ -123,13 +177,15 @@ def ledger_summary(conn: psycopg.Connection) -> str:
     if reasons:
         lines.append("Отложенные строки по причинам:")
         lines += [f"  {code}: {n} — {text}" for code, text, n in reasons]
-    failed = conn.execute(
-        """select l.error_message from raw.load_ledger l where l.status in ('failed', 'interrupted')
-           and not exists (select 1 from raw.load_ledger n where n.file_id = l.file_id and n.status = 'loaded')
-           order by l.load_id""").fetchall()
+    problems = conn.execute(OPEN_PROBLEMS).fetchall()
+    failed = [m for status, m in problems if status != "refused"]
     if failed:
-        lines.append("Файлы, которые не удалось загрузить:")
-        lines += [f"  {m}" for (m,) in failed]
+        lines.append(f"Файлы, которые не удалось загрузить ({len(failed)}):")
+        lines += [f"  {m}" for m in failed]
+    refused = [m for status, m in problems if status == "refused"]
+    if refused:
+        lines.append(f"Файлы, которые не читает ни один поток данных ({len(refused)}):")
+        lines += [f"  {m}" for m in refused]
     return "\n".join(lines)
 
 
@@ -141,8 +197,9 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with connect() as conn:
         results = load_all(conn, args.landing, args.feed)
-    print(summary(results))
-    return 1 if any(r.status == "failed" for r in results) else 0
+    print(summary(results, ignored_files(args.landing)))
+    # Every file was tried; a non-zero exit tells the caller that some need attention.
+    return 1 if any(r.status in NOT_LOADED for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 
 from ingestion.core.errors import LoadError
+from ingestion.core.landing import shown_name
 
 # Reason codes of quarantined rows, with the Russian text analysts read.
 REASONS = {
@@ -45,7 +46,7 @@ create table if not exists raw.load_ledger (
     load_id bigserial primary key,
     file_id bigint not null references raw.file_ledger (file_id),
     feed text not null,
-    status text not null check (status in ('running', 'loaded', 'failed', 'interrupted', 'replaced')),
+    status text not null check (status in ('running', 'loaded', 'failed', 'interrupted', 'replaced', 'refused')),
     started_at timestamptz not null default now(),
     finished_at timestamptz,
     rows_read integer,
@@ -85,10 +86,32 @@ alter table raw.file_ledger drop constraint if exists file_ledger_feed_sha256_ke
 create unique index if not exists file_ledger_feed_sha256_file_name_key
     on raw.file_ledger (feed, sha256, file_name);
 
+-- 'refused': a file no feed reads (unknown format, a folder that is no feed), recorded once by checksum.
+do $$
+begin
+    if not exists (select 1 from pg_constraint where conrelid = 'raw.load_ledger'::regclass
+                   and conname = 'load_ledger_status_check' and pg_get_constraintdef(oid) like '%refused%') then
+        alter table raw.load_ledger drop constraint if exists load_ledger_status_check;
+        alter table raw.load_ledger add constraint load_ledger_status_check
+            check (status in ('running', 'loaded', 'failed', 'interrupted', 'replaced', 'refused'));
+    end if;
+end
+$$;
+
 comment on table raw.file_ledger is 'Журнал поступивших файлов: контрольная сумма, размер, время поступления';
 comment on table raw.load_ledger is 'Журнал загрузок: прочитано, загружено и отложено строк по каждой загрузке файла';
 comment on table raw.quarantine is 'Отложенные (карантинные) строки с кодом причины и сообщением на русском языке';
-comment on table raw.school_keys is 'Все известные коды ОО (логин ФИС ОКО, код РЦОИ, код реестра) и код ОО по реестру';
+comment on table raw.school_keys is
+    'Все известные коды ОО (логин ФИС ОКО, код РЦОИ, код реестра, ОГРН, ИНН) и код ОО по реестру';
+
+create table if not exists raw.school_keys_ambiguous (
+    key_value text primary key,
+    key_kind text not null,
+    registry_codes text not null,
+    load_id bigint not null
+);
+comment on table raw.school_keys_ambiguous is
+    'ОГРН и ИНН, общие для нескольких ОО реестра (головная ОО и филиалы): по ним ОО не определяется';
 """
 
 
@@ -190,3 +213,50 @@ def fail_load(conn: psycopg.Connection, load_id: int, message: str) -> None:
         "update raw.load_ledger set status = 'failed', finished_at = now(), error_message = %s where load_id = %s",
         (message, load_id),
     )
+
+
+# A file that could not even be read for its checksum is still recorded, under this marker.
+UNREADABLE = "unreadable"
+
+
+def _file_row(conn: psycopg.Connection, feed: str, path: Path) -> int:
+    """The file's ledger row without archiving it (a file that is not loaded is not kept)."""
+    try:
+        sha256, size = file_checksum(path)
+        arrived = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    except OSError:
+        sha256, size, arrived = UNREADABLE, 0, datetime.now(tz=UTC)
+    return conn.execute(
+        """
+        insert into raw.file_ledger (feed, file_name, file_path, sha256, size_bytes, arrived_at)
+        values (%s, %s, %s, %s, %s, %s)
+        on conflict (feed, sha256, file_name) do update set feed = excluded.feed  -- a no-op, for returning
+        returning file_id
+        """,
+        (feed, shown_name(path.name), shown_name(path), sha256, size, arrived),
+    ).fetchone()[0]
+
+
+def record_failed_file(conn: psycopg.Connection, feed: str, path: Path, message: str) -> int:
+    """A failed load of a file that could not be registered the usual way (unreadable, vanished, changing)."""
+    file_id = _file_row(conn, feed, path)
+    load_id = start_load(conn, file_id, feed)
+    fail_load(conn, load_id, message)
+    return load_id
+
+
+def record_refused(conn: psycopg.Connection, feed: str, path: Path, message: str) -> tuple[int, bool]:
+    """A file no feed reads: one 'refused' load per file (checksum and name); True when recorded just now."""
+    file_id = _file_row(conn, feed, path)
+    earlier = conn.execute(
+        "select load_id from raw.load_ledger where file_id = %s and status = 'refused' order by load_id limit 1",
+        (file_id,),
+    ).fetchone()
+    if earlier:
+        return earlier[0], False
+    load_id = conn.execute(
+        "insert into raw.load_ledger (file_id, feed, status, finished_at, error_message, host, pid) "
+        "values (%s, %s, 'refused', now(), %s, %s, %s) returning load_id",
+        (file_id, feed, message, socket.gethostname(), os.getpid()),
+    ).fetchone()[0]
+    return load_id, True

@@ -31,6 +31,7 @@ from ingestion.core.pseudonym import Pseudonymiser
 from ingestion.core.redact import displayable, shown
 from ingestion.core.schools import SchoolResolver
 from ingestion.core.sources import Row, Sheet, is_blank, open_sheets
+from ingestion.core.tracebacks import code_traceback
 from ingestion.core.values import normalise_text
 
 log = logging.getLogger(__name__)
@@ -125,20 +126,28 @@ class FeedLoader:
         return self.school_code_column() is not None
 
     def load(self, path: Path) -> LoadResult:
+        """Load one file. Whatever goes wrong inside it is this file's failure, never the run's.
+
+        The failure is recorded in the ledger (status 'failed', a Russian message naming the file) and
+        returned; only a lost database connection is raised, since no later file could load either.
+        """
         path = Path(path)
         ledger.mark_interrupted(self.conn)
         # One load per feed at a time (held until the end of this load): the "already loaded" check and the
         # partition replacement then cannot interleave with another run's.
         self.conn.execute("select pg_advisory_lock(%s, hashtext(%s))", (ledger.ADVISORY_NAMESPACE, self.feed))
         try:
-            with self.conn.transaction():
-                record = ledger.register_file(self.conn, self.feed, path, self.archive_dir)
-                if record.already_loaded:
-                    return LoadResult(self.feed, path.name, "skipped",
-                                      message="файл с той же контрольной суммой уже загружен")
-                load_id = ledger.start_load(self.conn, record.file_id, self.feed)
-                # Held until this load ends: a live lock tells other runs the 'running' load is not stale.
-                self.conn.execute("select pg_advisory_lock(%s, %s)", (ledger.ADVISORY_NAMESPACE, load_id))
+            try:
+                with self.conn.transaction():
+                    record = ledger.register_file(self.conn, self.feed, path, self.archive_dir)
+                    if record.already_loaded:
+                        return LoadResult(self.feed, path.name, "skipped",
+                                          message="файл с той же контрольной суммой уже загружен")
+                    load_id = ledger.start_load(self.conn, record.file_id, self.feed)
+                    # Held until this load ends: a live lock tells other runs the 'running' load is not stale.
+                    self.conn.execute("select pg_advisory_lock(%s, %s)", (ledger.ADVISORY_NAMESPACE, load_id))
+            except (LoadError, OSError) as exc:  # vanished, unreadable, or changing while archived
+                return self._fail_unregistered(path, exc)
             result = LoadResult(self.feed, path.name, "loaded", load_id=load_id)
             try:
                 with self.conn.transaction():
@@ -155,27 +164,62 @@ class FeedLoader:
                     )
             except LoadError as exc:
                 self._fail(result, str(exc))
-            except Exception as exc:  # unexpected: record, then let the caller see the traceback
-                self._fail(result, f"Файл «{path.name}»: внутренняя ошибка загрузчика: {type(exc).__name__}")
-                raise
+            except Exception as exc:  # a reader or a rule met something unforeseen: this file fails, not the run
+                if self.conn.broken:
+                    raise
+                self._fail(result, f"Файл «{path.name}»: внутренняя ошибка загрузчика ({type(exc).__name__}); "
+                                   "файл не загружен, прежние данные сохранены", exc)
             return result
         finally:
-            self.conn.execute("select pg_advisory_unlock_all()")
+            if not self.conn.broken:
+                self.conn.execute("select pg_advisory_unlock_all()")
 
     def _check_snapshot(self, path: Path, result: LoadResult) -> None:
-        """A snapshot (e.g. the registry) replaces everything: refuse one whose rows are mostly bad."""
-        if self.partition or result.rows_read == 0:
+        """A snapshot (e.g. the registry) replaces everything: refuse one with no rows or mostly bad rows.
+
+        A feed whose snapshot may legitimately be empty (``empty_snapshot_allowed``, e.g. the list of
+        reorganisations of a region that has had none) may load an empty file, but only while nothing is
+        loaded yet: an empty file never wipes rows loaded before.
+        """
+        if self.partition:
             return
+        if result.rows_read == 0:
+            earlier = self.conn.execute(sql.SQL("select count(*) from raw.{} where load_id <> %s").format(
+                sql.Identifier(self.table)), (result.load_id,)).fetchone()[0]
+            if getattr(self, "empty_snapshot_allowed", False) and earlier == 0:
+                return
+            kept = f"прежние данные сохранены (строк: {earlier})" if earlier else "справочник по-прежнему пуст"
+            raise LoadError(path, f"в таблице «{self.title}» нет ни одной строки данных: файл заменяет весь "
+                                  f"справочник целиком, поэтому он не загружен, {kept}")
         if result.rows_loaded == 0 or result.rows_quarantined > result.rows_loaded:
             raise LoadError(path, f"отложено {result.rows_quarantined} строк из {result.rows_read}: файл заменяет "
                                   "весь справочник целиком, поэтому он не загружен, прежние данные сохранены")
 
-    def _fail(self, result: LoadResult, message: str) -> None:
+    def _fail(self, result: LoadResult, message: str, exc: BaseException | None = None) -> None:
         with self.conn.transaction():
             ledger.fail_load(self.conn, result.load_id, message)
         result.status, result.message = "failed", message
-        result.rows_loaded = result.rows_quarantined = 0
+        result.rows_loaded = result.rows_quarantined = result.rows_replaced = 0
+        result.reasons = Counter()
+        if exc is None:
+            log.error(message)
+        else:
+            log.error("%s\n%s", message, code_traceback(exc))
+
+    def _fail_unregistered(self, path: Path, exc: Exception) -> LoadResult:
+        """A file that could not be registered (it vanished, cannot be read, or changed while archived)."""
+        if isinstance(exc, LoadError):
+            message = str(exc)
+        elif isinstance(exc, FileNotFoundError):
+            message = f"Файл «{path.name}»: файл исчез из папки приёма до загрузки; файл не загружен"
+        elif isinstance(exc, PermissionError):
+            message = f"Файл «{path.name}»: нет прав на чтение файла; файл не загружен"
+        else:
+            message = f"Файл «{path.name}»: файл не удалось прочитать ({type(exc).__name__}); файл не загружен"
+        with self.conn.transaction():
+            load_id = ledger.record_failed_file(self.conn, self.feed, path, message)
         log.error(message)
+        return LoadResult(self.feed, path.name, "failed", load_id=load_id, message=message)
 
     def _copy_file(self, path: Path, load_id: int, result: LoadResult) -> None:
         found: list[str] = []
