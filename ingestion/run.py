@@ -70,6 +70,10 @@ def load_all(conn: psycopg.Connection, landing: Path = LANDING_DIR, feeds: Itera
     return results
 
 
+# A file refused, and one whose rows were all quarantined: both count as not loaded.
+FAILED = ("failed", "rejected")
+
+
 def summary(results: Iterable[LoadResult]) -> str:
     """A short Russian summary: files and rows per feed, quarantined rows and why."""
     results = list(results)
@@ -80,7 +84,7 @@ def summary(results: Iterable[LoadResult]) -> str:
         mine = [r for r in results if r.feed == feed]
         lines.append(
             f"{feed:<26}{len(mine):>7}{sum(r.status == 'skipped' for r in mine):>8}"
-            f"{sum(r.status == 'failed' for r in mine):>7}{sum(r.rows_read for r in mine):>11}"
+            f"{sum(r.status in FAILED for r in mine):>7}{sum(r.rows_read for r in mine):>11}"
             f"{sum(r.rows_loaded for r in mine):>11}{sum(r.rows_quarantined for r in mine):>10}")
         for r in mine:
             reasons.update(r.reasons)
@@ -90,7 +94,7 @@ def summary(results: Iterable[LoadResult]) -> str:
     if reasons:
         lines.append("Отложенные строки по причинам:")
         lines += [f"  {code}: {n} — {REASONS[code]}" for code, n in reasons.most_common()]
-    failed = [r for r in results if r.status == "failed"]
+    failed = [r for r in results if r.status in FAILED]
     if failed:
         lines.append("Файлы, которые не удалось загрузить:")
         lines += [f"  {r.message}" for r in failed]
@@ -124,7 +128,7 @@ def ledger_summary(conn: psycopg.Connection) -> str:
         lines.append("Отложенные строки по причинам:")
         lines += [f"  {code}: {n} — {text}" for code, text, n in reasons]
     failed = conn.execute(
-        """select l.error_message from raw.load_ledger l where l.status in ('failed', 'interrupted')
+        """select l.error_message from raw.load_ledger l where l.status in ('failed', 'interrupted', 'rejected')
            and not exists (select 1 from raw.load_ledger n where n.file_id = l.file_id and n.status = 'loaded')
            order by l.load_id""").fetchall()
     if failed:
@@ -142,7 +146,7 @@ def main() -> int:
     with connect() as conn:
         results = load_all(conn, args.landing, args.feed)
     print(summary(results))
-    return 1 if any(r.status == "failed" for r in results) else 0
+    return 1 if any(r.status in FAILED for r in results) else 0
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from ingestion.core import ledger
+from ingestion.core import ledger, rules
 from ingestion.core.columns import NAME_HEADER, Column, WideColumns, fold
 from ingestion.core.errors import LayoutError, LoadError
 from ingestion.core.pseudonym import Pseudonymiser
@@ -41,6 +41,7 @@ KIND_RU = {
     "date": "датой",
     "school_year": "учебным годом",
     "choice": "одним из допустимых значений",
+    "class": "обозначением класса (например, «5», «5А», «11 Б»)",
 }
 
 
@@ -48,7 +49,7 @@ KIND_RU = {
 class LoadResult:
     feed: str
     file: str
-    status: str  # loaded | skipped | failed
+    status: str  # loaded | skipped | failed | rejected (rows read, none loaded)
     load_id: int | None = None
     rows_read: int = 0
     rows_loaded: int = 0
@@ -156,6 +157,8 @@ class FeedLoader:
                         (result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_replaced,
                          load_id),
                     )
+                    # notes on conversions; rows read and none loaded: 'rejected', not 'loaded'
+                    rules.finish_load(self.conn, load_id, result, getattr(self, "file_state", {}))
             except LoadError as exc:
                 self._fail(result, str(exc))
             except Exception as exc:  # unexpected: record, then let the caller see the traceback
@@ -193,6 +196,7 @@ class FeedLoader:
             self.constants = self.preamble(path, layout.preamble, layout)
             self.file_name = path.name
             self.seen_keys: set = set()
+            self.file_state: dict = {}  # per-file decisions of the row rules (rules.py), and notes on the load
             for chunk in self._chunks(sheet.rows):
                 self._load_chunk(chunk, layout, load_id, result)
                 if self.on_chunk:
@@ -271,6 +275,7 @@ class FeedLoader:
         )
         reason = pd.Series(pd.NA, index=raw.index, dtype="string")
         problem = pd.Series(pd.NA, index=raw.index, dtype="string")
+        self.file_state["source_rows"] = numbers  # for the row rules' messages
 
         def reject(mask: pd.Series, code: str, text: str | pd.Series | Callable[[pd.Series], pd.Series]) -> None:
             """Quarantine rows under ``mask`` (the first reason found wins); ``text`` may be computed lazily."""
@@ -290,7 +295,9 @@ class FeedLoader:
                 if not column.nullable:
                     reject(pd.Series(True, index=raw.index), "missing_value", f"нет столбца «{label}»")
                 continue
-            value, bad = column.parse(raw[column.name])
+            value, bad, faults = rules.parse_column(column, raw[column.name], label)
+            for mask, code, text in faults:  # formula cells, implausible dates and years, names: own reasons
+                reject(mask, code, text)
             if bad.any():
                 shown = raw[column.name].map(normalise_text)
                 texts = (f"в столбце «{label}» значение не является {KIND_RU.get(column.kind, 'допустимым')}"
