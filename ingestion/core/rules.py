@@ -183,6 +183,7 @@ def note(state: dict, text: str) -> None:
 # ----------------------------------------------------------------------------- counts
 def not_above(part: pd.Series, whole: pd.Series, reject: Reject, text: str) -> None:
     """Quarantine rows where a count exceeds its whole (both present): «text (part > whole)»."""
+    part, whole = part.astype("Float64"), whole.astype("Float64")  # a column missing from the file is all NA
     mask = (part > whole).fillna(False).astype(bool)
     reject(mask, "inconsistent", lambda m: pd.Series(
         [f"{text} ({int(p)} > {int(w)})" for p, w in zip(part[m], whole[m], strict=True)], index=part[m].index))

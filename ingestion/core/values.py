@@ -47,7 +47,8 @@ def uncached(raw: pd.Series) -> pd.Series:
 
 
 def parse_text(raw: pd.Series):
-    return as_text(raw), uncached(raw)
+    formula = uncached(raw)
+    return as_text(raw).mask(formula), formula
 
 
 def _numeric(text: pd.Series) -> pd.Series:
@@ -262,14 +263,15 @@ def parse_school_year(raw: pd.Series):
 
 
 # «5», «11», «5А», «11 Б», «5-А», «5 «А»», «10Л» (a letter or none; Latin letters that look Cyrillic too)
-CLASS_LABEL = re.compile(r"(?:[1-9]|1[0-2])\s*[-–]?\s*[«\"]?[А-ЯЁA-Z]?[»\"]?", re.IGNORECASE)
+CLASS_LABEL = re.compile(r"(?:[1-9]|1[0-2])\s*[-–]?\s*[«\"]?[А-ИК-ЩЭ-ЯЁA-Z]?[»\"]?", re.IGNORECASE)
 
 
 def parse_class_label(raw: pd.Series):
     """Class labels as written (number cells 5.0 read as «5»); anything else is a bad value."""
-    text = as_text(raw)
+    formula = uncached(raw)
+    text = as_text(raw).mask(formula)
     ok = text.map(lambda t: pd.isna(t) or CLASS_LABEL.fullmatch(t) is not None).astype(bool)
-    return text, (~ok) | uncached(raw)
+    return text.mask(~ok), (~ok) | formula
 
 
 def class_number(labels: pd.Series) -> pd.Series:

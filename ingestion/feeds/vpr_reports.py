@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ingestion.core import rules
 from ingestion.core.columns import Column, WideColumns
 from ingestion.core.errors import LayoutError
 from ingestion.core.loader import FeedLoader, Layout
@@ -64,6 +65,9 @@ class VprMarksLoader(FisOkoReportLoader):
         count("n_participants", r"^кол-во участников", label="Кол-во участников"),
         *(percent(f"pct_{m}", rf"^{m}$", label=f"«{m}»") for m in (2, 3, 4, 5)),
     )
+
+    def transform(self, frame, reject):  # shares as percent, each group's summing to 100 (rules.mark_shares)
+        return super().transform(rules.mark_shares(frame, reject, self.file_state, self.file_name), reject)
 
 
 class VprScoresLoader(FisOkoReportLoader):
