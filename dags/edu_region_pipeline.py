@@ -63,12 +63,12 @@ def edu_region_pipeline():
     @task
     def report(registry: list[dict], feeds: list[list[dict]]) -> dict:
         from ingestion.core.loader import LoadResult
-        from ingestion.run import summary
+        from ingestion.run import FAILED, summary
 
         results = [LoadResult(**r) for r in registry] + [LoadResult(**r) for batch in feeds for r in batch]
         text = summary(results)
         print(text)
-        failed = [r.message for r in results if r.status == "failed"]
+        failed = [r.message for r in results if r.status in FAILED]
         if failed:
             raise RuntimeError("Не все файлы загружены:\n" + "\n".join(failed))
         return {"files": len(results), "rows_loaded": sum(r.rows_loaded for r in results)}
