@@ -24,7 +24,7 @@ from ingestion.feeds.registry import ReorganisationLoader, SchoolRegistryLoader
 from ingestion.feeds.social_passport import SocialPassportLoader
 from ingestion.feeds.support_events import SupportEventsLoader
 from ingestion.feeds.teachers import TeachersLoader
-from ingestion.feeds.vpr_flat import VprFlatMarksLoader
+from ingestion.feeds.vpr_flat import VprFlatMarksLoader, VprFlatScoresLoader
 from ingestion.feeds.vpr_reports import VprMarksLoader
 from ingestion.run import summary
 from tests.builders import registry_file, write_xlsx
@@ -291,6 +291,18 @@ def test_a_formula_cell_without_a_value_quarantines_its_row(landing, conn, monke
     assert code == "formula_without_value" and "«Обучающихся с ИОМ»" in message and "сохраните" in message
     assert data["pupils"] == "формула без вычисленного значения"
     assert conn.execute("select pupils from raw.individual_routes").fetchall() == [(4,)]
+
+
+def test_a_formula_cell_among_wide_columns_quarantines_its_row(landing, conn, monkeypatch):
+    header = ("Год", "Класс", "Предмет", "Логин", "Кол-во участников", "0", "1", "2")
+    rows = [(1, header), (2, ("2024", "5", "Математика", "edu240001", "10", "20", UNCACHED_FORMULA, "30")),
+            (3, ("2024", "5", "Математика", "edu240002", "10", "20", "50", "30"))]
+    monkeypatch.setattr(loader_module, "open_sheets", lambda path, sheet=None, **kw: iter([Sheet("Лист1", iter(rows))]))
+    path = csv_file(landing, "vpr_flat_scores", "f.csv", [["placeholder"]])
+    result = VprFlatScoresLoader(conn, TEST_KEY).load(path)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
+    code, message, _ = quarantine(conn, result.load_id)[2]
+    assert code == "formula_without_value" and "доля участников с баллом 1" in message
 
 
 # ----------------------------------------------------------------------------- 6. values from a known set

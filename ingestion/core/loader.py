@@ -356,6 +356,8 @@ class FeedLoader:
             raw = pd.Series([cells[i] if i < len(cells) else None for _, cells in chunk for i, _ in columns],
                             dtype="object")  # row-major: row 0's columns, then row 1's …
             value, bad = spec.value.parse(raw)
+            rules.wide_formulas(raw, [f"{spec.value.label or 'значение'} {'/'.join(map(str, keys.values()))}"
+                                      for _, keys in columns], typed.index, reject)
             if "max_points" in columns[0][1]:  # points above the task's maximum are not a valid score
                 maxima = np.tile([keys["max_points"] for _, keys in columns], n)
                 bad = bad | (value > maxima).fillna(False).astype(bool)

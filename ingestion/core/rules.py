@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ingestion.core import values
@@ -36,6 +37,9 @@ COUNT_SUM_TOLERANCE = 0.5
 # Free-text columns that hold names of organisations and places: a person-name pattern is not applied.
 ORGANISATION_COLUMNS = frozenset({"school_name", "municipality", "org_name", "full_name", "short_name",
                                   "name_before", "name_after"})
+
+FORMULA_TEXT = ("формула без вычисленного значения: откройте файл в Excel и сохраните его, чтобы в ячейках были "
+                "значения, и загрузите снова")
 
 Reject = Callable[[pd.Series, str, object], None]
 
@@ -68,9 +72,7 @@ def parse_column(column: Column, raw: pd.Series, label: str) -> tuple[pd.Series,
     else:
         value, bad = column.parse(raw)
     bad = bad | formula
-    faults.insert(0, (formula, "formula_without_value",
-                      f"в столбце «{label}» формула без вычисленного значения: откройте файл в Excel и сохраните "
-                      "его, чтобы в ячейках были значения, и загрузите снова"))
+    faults.insert(0, (formula, "formula_without_value", f"в столбце «{label}» {FORMULA_TEXT}"))
     if column.kind in ("text", "pupil", "teacher") and column.name not in ORGANISATION_COLUMNS:
         faults.insert(1, (person_names(raw), "personal_data",
                           f"в столбце «{label}» значение похоже на имя человека: персональные данные не "
@@ -89,10 +91,22 @@ def _date_text(cell: object) -> str:
     return f"{shown(text)} ({date:%d.%m.%Y})"
 
 
+def wide_formulas(raw: pd.Series, labels: list[str], index: pd.Index, reject: Reject) -> None:
+    """Formula cells without a value among wide columns (``raw`` row-major, one label per column)."""
+    formula = values.uncached(raw).to_numpy()
+    if not formula.any():
+        return
+    cell = np.flatnonzero(formula)
+    first = pd.Series(cell, index=cell // len(labels)).groupby(level=0).first()
+    texts = pd.Series({index[row]: f"в столбце «{labels[c % len(labels)]}» {FORMULA_TEXT}" for row, c in first.items()})
+    reject(pd.Series(index.isin(texts.index), index=index), "formula_without_value", texts.reindex(index))
+
+
 def person_names(raw: pd.Series) -> pd.Series:
-    """Cells that look like a person's name; only cells with a capital Cyrillic letter are looked at."""
+    """Cells that look like a person's name."""
     text = values.as_text(raw)
-    maybe = text.str.contains(r"[А-ЯЁ]", regex=True, na=False)
+    # a name has a capital Cyrillic letter and a space or a dot («Петрова А.»): other cells are skipped
+    maybe = text.str.contains(r"[А-ЯЁ]", regex=True, na=False) & text.str.contains(r"[\s.]", regex=True, na=False)
     mask = pd.Series(False, index=raw.index)
     if maybe.any():
         mask[maybe] = text[maybe].map(looks_like_person).astype(bool)

@@ -186,21 +186,26 @@ def parse_date_checked(raw: pd.Series):
     An implausible date is a bad value too (its cell is NA), reported apart so the message can say why.
     """
     first, last = date_window()
-    values, bad, implausible = [], [], []
-    for cell in raw:
+    seen: dict = {}  # a file repeats a few dates many times: each distinct cell is parsed once
+
+    def one(cell) -> tuple[dt.date | None, bool, bool]:
         try:
             date = _to_date(cell)
         except (ValueError, OverflowError):
-            values.append(None)
-            bad.append(True)
-            implausible.append(False)
-            continue
+            return None, True, False
         out = date is not None and not first <= date <= last
-        values.append(None if out else date)
-        bad.append(out)
-        implausible.append(out)
-    return (pd.Series(values, index=raw.index, dtype="object"), pd.Series(bad, index=raw.index, dtype=bool),
-            pd.Series(implausible, index=raw.index, dtype=bool))
+        return (None if out else date), out, out
+
+    parsed = []
+    for cell in raw:  # cells are str, numbers, dates, None or the formula sentinel: all hashable
+        result = seen.get(cell)
+        if result is None:
+            result = seen[cell] = one(cell)
+        parsed.append(result)
+    values, bad, implausible = zip(*parsed, strict=True) if parsed else ((), (), ())
+    return (pd.Series(list(values), index=raw.index, dtype="object"),
+            pd.Series(list(bad), index=raw.index, dtype=bool),
+            pd.Series(list(implausible), index=raw.index, dtype=bool))
 
 
 def parse_date(raw: pd.Series):
