@@ -400,6 +400,15 @@ def test_a_name_in_a_free_text_column_is_never_stored_nor_echoed(landing, conn):
     assert (result.rows_loaded, second.rows_loaded) == (1, 1)
 
 
+def test_a_name_in_a_municipality_column_is_not_echoed_either(landing, conn):
+    path = csv_file(landing, "vpr_flat_marks", "m.csv", [
+        MARKS_HEADER, marks_row("edu240001", 25, ["12", "35", "40", "13"], municipality="Сидоров Пётр Ильич")])
+    result = VprFlatMarksLoader(conn, TEST_KEY).load(path)
+    code, message, data = quarantine(conn, result.load_id)[2]
+    assert code == "unknown_value" and "«[скрыто]»" in message and data["municipality"] == "[скрыто]"
+    assert "Сидоров" not in message + json.dumps(data, ensure_ascii=False)
+
+
 # ----------------------------------------------------------------------------- 9. nothing loaded is not «loaded»
 def test_a_file_whose_rows_all_fail_is_rejected_and_counted_as_a_failure(landing, conn):
     path = csv_file(landing, "olympiads", "bad.csv", [

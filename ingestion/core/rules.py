@@ -21,7 +21,7 @@ import pandas as pd
 from ingestion.core import values
 from ingestion.core.columns import Column
 from ingestion.core.errors import LoadError
-from ingestion.core.redact import looks_like_person, shown
+from ingestion.core.redact import HIDDEN, looks_like_person, shown
 
 SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 
@@ -73,7 +73,7 @@ def parse_column(column: Column, raw: pd.Series, label: str) -> tuple[pd.Series,
         value, bad = column.parse(raw)
     bad = bad | formula
     faults.insert(0, (formula, "formula_without_value", f"в столбце «{label}» {FORMULA_TEXT}"))
-    if column.kind in ("text", "pupil", "teacher") and column.name not in ORGANISATION_COLUMNS:
+    if column.kind in ("text", "school", "pupil", "teacher") and column.name not in ORGANISATION_COLUMNS:
         faults.insert(1, (person_names(raw), "personal_data",
                           f"в столбце «{label}» значение похоже на имя человека: персональные данные не "
                           "загружаются, значение скрыто"))
@@ -239,7 +239,7 @@ def in_dictionary(series: pd.Series, reject: Reject, label: str, known: frozense
     distinct = {v: check(v, known) for v in series.dropna().unique()}
     mask = series.map(lambda v: not pd.isna(v) and not distinct[v]).astype(bool)
     reject(mask, "unknown_value", lambda m: series[m].map(
-        lambda v: f"в столбце «{label}» значение «{v}» нет в справочнике {what}"))
+        lambda v: f"в столбце «{label}» значение «{HIDDEN if looks_like_person(v) else v}» нет в справочнике {what}"))
 
 
 def subjects(series: pd.Series, reject: Reject, label: str = "Предмет") -> None:
