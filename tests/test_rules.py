@@ -253,6 +253,13 @@ def test_years_from_2009_to_next_year_are_accepted_and_others_quarantined(landin
     assert "«2008»" in bad[4][1] and f"2009–{NEXT_YEAR}" in bad[4][1]
 
 
+def test_a_title_year_outside_the_window_refuses_the_file(landing, conn):
+    rows = [[f"КДР4 ЧГ {NEXT_YEAR + 1}"], KDR_HEADER,
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", "4А", "K-1", 8, "базовый", 3, 2]]
+    result = KdrLoader(conn, TEST_KEY).load(write_xlsx(landing / "kdr" / "k.xlsx", {"Результаты": rows}))
+    assert result.status == "failed" and f"год {NEXT_YEAR + 1}" in result.message and "«k.xlsx»" in result.message
+
+
 OWN_FEEDS = {"performance", "olympiads", "teachers", "vacancies", "social_passport", "kdr", "shnor_list",
              "project500", "risk_profiles", "improvement_programmes", "individual_routes", "vpr_flat_marks",
              "vpr_flat_scores"}
