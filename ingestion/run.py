@@ -23,7 +23,9 @@ from warehouse.paths import LANDING_DIR
 
 log = logging.getLogger(__name__)
 DATA_SUFFIXES = landing_folder.DATA_SUFFIXES
-NOT_LOADED = ("failed", "refused")  # statuses of files that need someone's attention
+# Statuses of files that need someone's attention: refused (nobody reads it), failed, or every row quarantined.
+NOT_LOADED = ("failed", "refused", "rejected")
+FAILED = ("failed", "rejected")  # read, but nothing of it loaded
 
 
 def connect(url: str | None = None) -> psycopg.Connection:
@@ -108,7 +110,7 @@ def summary(results: Iterable[LoadResult], ignored: Iterable[Path | str] = ()) -
         mine = [r for r in results if r.feed == feed]
         lines.append(
             f"{feed:<26}{len(mine):>7}{sum(r.status == 'skipped' for r in mine):>8}"
-            f"{sum(r.status == 'failed' for r in mine):>7}{sum(r.status == 'refused' for r in mine):>6}"
+            f"{sum(r.status in FAILED for r in mine):>7}{sum(r.status == 'refused' for r in mine):>6}"
             f"{sum(r.rows_read for r in mine):>11}{sum(r.rows_loaded for r in mine):>11}"
             f"{sum(r.rows_quarantined for r in mine):>10}")
         for r in mine:
@@ -116,12 +118,12 @@ def summary(results: Iterable[LoadResult], ignored: Iterable[Path | str] = ()) -
     total = (sum(r.rows_read for r in results), sum(r.rows_loaded for r in results),
              sum(r.rows_quarantined for r in results))
     lines.append(f"{'итого':<26}{len(results):>7}{sum(r.status == 'skipped' for r in results):>8}"
-                 f"{sum(r.status == 'failed' for r in results):>7}{sum(r.status == 'refused' for r in results):>6}"
+                 f"{sum(r.status in FAILED for r in results):>7}{sum(r.status == 'refused' for r in results):>6}"
                  f"{total[0]:>11}{total[1]:>11}{total[2]:>10}")
     if reasons:
         lines.append("Отложенные строки по причинам:")
         lines += [f"  {code}: {n} — {REASONS.get(code, code)}" for code, n in reasons.most_common()]
-    failed = [r for r in results if r.status == "failed"]
+    failed = [r for r in results if r.status in FAILED]
     if failed:
         lines.append(f"Файлы, которые не удалось загрузить ({len(failed)}):")
         lines += [f"  {r.message}" for r in failed]
@@ -153,7 +155,7 @@ OPEN_PROBLEMS = """
 select l.status, l.error_message
 from (select distinct on (file_id) * from raw.load_ledger order by file_id, load_id desc) l
 join raw.file_ledger f using (file_id)
-where l.status in ('failed', 'interrupted', 'refused')
+where l.status in ('failed', 'interrupted', 'refused', 'rejected')
   and not exists (select 1 from raw.load_ledger n join raw.file_ledger g using (file_id)
                   where ((g.feed = f.feed and g.file_name = f.file_name) or g.sha256 = f.sha256)
                   and n.load_id > l.load_id and n.status in ('loaded', 'replaced'))

@@ -69,3 +69,40 @@ def test_delimiter_is_the_one_giving_consistent_rows():
     assert detect_delimiter("a\tb\tc\n1\t2\t3\n4\t5\t6\n") == "\t"
     # a header-only report: the title's comma must not win over the header's semicolons
     assert detect_delimiter("Программы повышения качества, г. Назарово\nГод;Код ОО;Программа разработана\n") == ";"
+
+
+@pytest.mark.parametrize(("text", "year"), [("2023-2024 учебный год", 2024), ("2023/2024 уч. г.", 2024),
+                                             ("2023–24", 2024), ("2024 г.", 2024), ("2023-2024 уч.год", 2024),
+                                             ("2023 - 2024  учебного года", 2024)])
+def test_school_years_with_words_are_keyed_by_spring(text, year):
+    assert values.school_year_of(text) == year
+
+
+def test_school_years_outside_2009_to_next_year_are_implausible():
+    next_year = dt.date.today().year + 1
+    raw = pd.Series(["2008-2009", "2008", f"{next_year - 1}/{next_year % 100:02d}", str(next_year + 1), 2015.0])
+    value, bad, implausible = values.parse_school_year_checked(raw)
+    assert value.tolist()[:3] == [2009, pd.NA, next_year] and value.iloc[4] == 2015
+    assert implausible.tolist() == [False, True, False, True, False]
+    assert bad.tolist() == implausible.tolist()
+
+
+def test_dates_outside_the_window_are_bad_and_marked_implausible():
+    next_year = dt.date.today().year + 1
+    raw = pd.Series([f"31.12.{next_year}", f"01.01.{next_year + 1}", "31.12.2008", "01.01.2009", 39813, 10, "45 397"],
+                    dtype="object")
+    value, bad, implausible = values.parse_date_checked(raw)
+    assert value.iloc[0] == dt.date(next_year, 12, 31) and value.iloc[3] == dt.date(2009, 1, 1)
+    assert implausible.tolist() == [False, True, True, False, True, False, False]  # 39813 is 31.12.2008
+    assert bad.tolist() == [False, True, True, False, True, True, True]  # 10 is no date, nor is «45 397»
+
+
+def test_a_formula_without_a_value_is_never_missing():
+    from ingestion.core.cells import UNCACHED_FORMULA
+
+    raw = pd.Series([UNCACHED_FORMULA, "", "5"], dtype="object")
+    for parse in (values.parse_int, values.parse_decimal, values.parse_bool, values.parse_date,
+                  values.parse_school_year, values.parse_text, values.parse_class_label):
+        value, bad = parse(raw)
+        assert bad.tolist()[:2] == [True, False] and pd.isna(value.iloc[0]), parse.__name__
+    assert values.uncached(raw).tolist() == [True, False, False]

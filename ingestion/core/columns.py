@@ -19,6 +19,7 @@ PG_TYPES = {
     "date": "date",
     "school_year": "smallint",
     "choice": "text",
+    "class": "text",  # a class label as written: «5», «5А», «11 Б»
     "school": "text",  # the code as written; the resolved registry code goes to school_id
     "pupil": "text",  # keyed hash of a participant code
     "teacher": "text",  # keyed hash of a teacher id
@@ -76,8 +77,9 @@ class Column:
         if self.kind == "choice":
             assert self.choices is not None
             return values.parse_choice(raw, self.choices)
-        text = values.as_text(raw)
-        return text, pd.Series(False, index=raw.index)
+        if self.kind == "class":
+            return values.parse_class_label(raw)
+        return values.parse_text(raw)
 
 
 @dataclass(frozen=True)

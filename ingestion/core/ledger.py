@@ -23,6 +23,10 @@ REASONS = {
     "invalid_task_string": "строка результатов по заданиям не разбирается",
     "inconsistent": "значения в строке противоречат друг другу",
     "duplicate_row": "повтор строки с тем же ключом в файле",
+    "formula_without_value": "формула без вычисленного значения: файл сохранён без пересчёта",
+    "implausible_value": "значение неправдоподобно: дата или год вне допустимого периода, балл выше максимума",
+    "unknown_value": "значение не из справочника (предметы, муниципалитеты реестра)",
+    "personal_data": "в ячейке похоже на имя человека: персональные данные не загружаются",
 }
 
 ADVISORY_NAMESPACE = 4242
@@ -87,16 +91,19 @@ create unique index if not exists file_ledger_feed_sha256_file_name_key
     on raw.file_ledger (feed, sha256, file_name);
 
 -- 'refused': a file no feed reads (unknown format, a folder that is no feed), recorded once by checksum.
+-- 'rejected': a load whose rows were all quarantined; notes say what was converted.
 do $$
 begin
     if not exists (select 1 from pg_constraint where conrelid = 'raw.load_ledger'::regclass
-                   and conname = 'load_ledger_status_check' and pg_get_constraintdef(oid) like '%refused%') then
+                   and conname = 'load_ledger_status_check' and pg_get_constraintdef(oid) like '%rejected%'
+                   and pg_get_constraintdef(oid) like '%refused%') then
         alter table raw.load_ledger drop constraint if exists load_ledger_status_check;
         alter table raw.load_ledger add constraint load_ledger_status_check
-            check (status in ('running', 'loaded', 'failed', 'interrupted', 'replaced', 'refused'));
+            check (status in ('running', 'loaded', 'failed', 'interrupted', 'replaced', 'refused', 'rejected'));
     end if;
 end
 $$;
+alter table raw.load_ledger add column if not exists notes text;
 
 comment on table raw.file_ledger is 'Журнал поступивших файлов: контрольная сумма, размер, время поступления';
 comment on table raw.load_ledger is 'Журнал загрузок: прочитано, загружено и отложено строк по каждой загрузке файла';

@@ -23,7 +23,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from ingestion.core import ledger
+from ingestion.core import ledger, rules
 from ingestion.core.columns import Column, WideColumns
 from ingestion.core.errors import LayoutError, LoadError
 from ingestion.core.layout import GroupedColumns, Layout, LayoutFinder, whole_source_rows
@@ -43,6 +43,7 @@ KIND_RU = {
     "date": "датой",
     "school_year": "учебным годом",
     "choice": "одним из допустимых значений",
+    "class": "обозначением класса (например, «5», «5А», «11 Б»)",
 }
 
 
@@ -50,7 +51,7 @@ KIND_RU = {
 class LoadResult:
     feed: str
     file: str
-    status: str  # loaded | skipped | failed
+    status: str  # loaded | skipped | failed | rejected (rows read, none loaded)
     load_id: int | None = None
     rows_read: int = 0
     rows_loaded: int = 0
@@ -162,6 +163,8 @@ class FeedLoader:
                         (result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_replaced,
                          load_id),
                     )
+                    # notes on conversions; rows read and none loaded: 'rejected', not 'loaded'
+                    rules.finish_load(self.conn, load_id, result, getattr(self, "file_state", {}))
             except LoadError as exc:
                 self._fail(result, str(exc))
             except Exception as exc:  # a reader or a rule met something unforeseen: this file fails, not the run
@@ -231,6 +234,7 @@ class FeedLoader:
                 if sheet.name not in found:
                     found.append(sheet.name)
                     self.seen_keys: set = set()
+                    self.file_state: dict = {}  # per-file decisions of the row rules (rules.py), and notes on the load
                 if len(found) > 1:  # row numbers are per sheet: one file, one table
                     raise LayoutError(path, f"таблица «{self.title}» есть на нескольких листах ({', '.join(found)}): "
                                             "пришлите каждый лист отдельным файлом")
@@ -270,6 +274,7 @@ class FeedLoader:
         )
         reason = pd.Series(pd.NA, index=raw.index, dtype="string")
         problem = pd.Series(pd.NA, index=raw.index, dtype="string")
+        self.file_state["source_rows"] = numbers  # for the row rules' messages
 
         def reject(mask: pd.Series, code: str, text: str | pd.Series | Callable[[pd.Series], pd.Series]) -> None:
             """Quarantine rows under ``mask`` (the first reason found wins); ``text`` may be computed lazily."""
@@ -289,7 +294,9 @@ class FeedLoader:
                 if not column.nullable:
                     reject(pd.Series(True, index=raw.index), "missing_value", f"нет столбца «{label}»")
                 continue
-            value, bad = column.parse(raw[column.name])
+            value, bad, faults = rules.parse_column(column, raw[column.name], label)
+            for mask, code, text in faults:  # formula cells, implausible dates and years, names: own reasons
+                reject(mask, code, text)
             if bad.any():
                 shown = raw[column.name].map(normalise_text)
                 texts = (f"в столбце «{label}» значение не является {KIND_RU.get(column.kind, 'допустимым')}"
@@ -349,6 +356,8 @@ class FeedLoader:
             raw = pd.Series([cells[i] if i < len(cells) else None for _, cells in chunk for i, _ in columns],
                             dtype="object")  # row-major: row 0's columns, then row 1's …
             value, bad = spec.value.parse(raw)
+            rules.wide_formulas(raw, [f"{spec.value.label or 'значение'} {'/'.join(map(str, keys.values()))}"
+                                      for _, keys in columns], typed.index, reject)
             if "max_points" in columns[0][1]:  # points above the task's maximum are not a valid score
                 maxima = np.tile([keys["max_points"] for _, keys in columns], n)
                 bad = bad | (value > maxima).fillna(False).astype(bool)

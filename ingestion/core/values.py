@@ -13,6 +13,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from ingestion.core.cells import UNCACHED_FORMULA
+
 MISSING_TOKENS = frozenset({"", "x", "х", "-", "—", "–", "нет отметки", "н/д", "nan", "none", "null"})
 TRUE_TOKENS = frozenset({"да", "1", "+", "true", "истина", "есть", "д"})
 FALSE_TOKENS = frozenset({"нет", "0", "-", "false", "ложь", "н"})
@@ -37,6 +39,16 @@ def normalise_text(value: object) -> str | None:
 
 def as_text(raw: pd.Series) -> pd.Series:
     return raw.map(normalise_text).astype("string")
+
+
+def uncached(raw: pd.Series) -> pd.Series:
+    """Formula cells saved without a computed value (the readers' sentinel): a bad value, never NULL."""
+    return pd.Series([cell is UNCACHED_FORMULA for cell in raw], index=raw.index, dtype=bool)
+
+
+def parse_text(raw: pd.Series):
+    formula = uncached(raw)
+    return as_text(raw).mask(formula), formula
 
 
 def _numeric(text: pd.Series) -> pd.Series:
@@ -100,7 +112,44 @@ def parse_bool(raw: pd.Series):
     return value, bad.fillna(False).astype(bool)
 
 
-_DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y")
+# Day-first formats of Russian files, ISO, and what Excel or a database export writes beside them.
+_DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y", "%d-%m-%Y", "%Y.%m.%d", "%Y/%m/%d", "%d/%m/%y")
+_MONTHS = {"январ": 1, "феврал": 2, "март": 3, "апрел": 4, "ма": 5, "июн": 6, "июл": 7, "август": 8,
+           "сентябр": 9, "октябр": 10, "ноябр": 11, "декабр": 12}
+# «16 апреля 2024», «16 апреля 2024 г.», «1 сентября 2023 года»
+_WORD_DATE = re.compile(r"(\d{1,2})\s+([а-яё]+)\s+(\d{4})(?:\s*(?:г\.?|года?))?", re.IGNORECASE)
+_SERIAL = re.compile(r"\d{5}(?:[.,]\d+)?")
+# Excel's day count: serial 1 is 1900-01-01 and 1900 is (wrongly) a leap year, so from March 1900 on the
+# serial counts days from 1899-12-30. Serials outside this range are not taken for dates (1954-10-03 to
+# 2119-01-08): a five-digit number in a date column is a date a workbook lost its format for.
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+SERIAL_RANGE = (20000, 80000)
+# The period a date or a school year of these feeds can fall in: ЕГЭ and ВПР history starts in 2009;
+# nothing is dated after the end of next year.
+FIRST_YEAR = 2009
+
+
+def last_year() -> int:
+    return dt.date.today().year + 1
+
+
+def date_window() -> tuple[dt.date, dt.date]:
+    return dt.date(FIRST_YEAR, 1, 1), dt.date(last_year(), 12, 31)
+
+
+def _from_serial(number: float) -> dt.date:
+    if not SERIAL_RANGE[0] <= number < SERIAL_RANGE[1]:
+        raise ValueError(number)
+    return EXCEL_EPOCH + dt.timedelta(days=int(number))
+
+
+def _month(word: str) -> int:
+    word = word.lower()
+    for stem, month in _MONTHS.items():
+        # «мая»/«май» share the stem «ма» with nothing else once longer stems are tried first
+        if word.startswith(stem) and (stem != "ма" or word in ("май", "мая")):
+            return month
+    raise ValueError(word)
 
 
 def _to_date(value: object) -> dt.date | None:
@@ -108,10 +157,21 @@ def _to_date(value: object) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        if value != value:  # NaN
+            return None
+        return _from_serial(float(value))
     text = normalise_text(value)
     if text is None:
         return None
-    text = text.split(" ")[0]
+    if _SERIAL.fullmatch(text):
+        return _from_serial(float(text.replace(",", ".")))
+    words = _WORD_DATE.fullmatch(text)
+    if words:
+        return dt.date(int(words.group(3)), _month(words.group(2)), int(words.group(1)))
+    text = re.split(r"[ T]", text)[0]  # «16.04.2024 10:00», «2024-04-16T00:00:00»
     for fmt in _DATE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt).date()
@@ -120,16 +180,37 @@ def _to_date(value: object) -> dt.date | None:
     raise ValueError(text)
 
 
-def parse_date(raw: pd.Series):
-    values, bad = [], []
-    for cell in raw:
+def parse_date_checked(raw: pd.Series):
+    """Dates, the mask of cells that are not dates, and the mask of dates outside ``date_window()``.
+
+    An implausible date is a bad value too (its cell is NA), reported apart so the message can say why.
+    """
+    first, last = date_window()
+    seen: dict = {}  # a file repeats a few dates many times: each distinct cell is parsed once
+
+    def one(cell) -> tuple[dt.date | None, bool, bool]:
         try:
-            values.append(_to_date(cell))
-            bad.append(False)
-        except ValueError:
-            values.append(None)
-            bad.append(True)
-    return pd.Series(values, index=raw.index, dtype="object"), pd.Series(bad, index=raw.index)
+            date = _to_date(cell)
+        except (ValueError, OverflowError):
+            return None, True, False
+        out = date is not None and not first <= date <= last
+        return (None if out else date), out, out
+
+    parsed = []
+    for cell in raw:  # cells are str, numbers, dates, None or the formula sentinel: all hashable
+        result = seen.get(cell)
+        if result is None:
+            result = seen[cell] = one(cell)
+        parsed.append(result)
+    values, bad, implausible = zip(*parsed, strict=True) if parsed else ((), (), ())
+    return (pd.Series(list(values), index=raw.index, dtype="object"),
+            pd.Series(list(bad), index=raw.index, dtype=bool),
+            pd.Series(list(implausible), index=raw.index, dtype=bool))
+
+
+def parse_date(raw: pd.Series):
+    value, bad, _ = parse_date_checked(raw)
+    return value, bad
 
 
 def parse_choice(raw: pd.Series, choices: dict[str, str]):
@@ -141,27 +222,30 @@ def parse_choice(raw: pd.Series, choices: dict[str, str]):
     return value, bad.fillna(False).astype(bool)
 
 
-_SCHOOL_YEAR = re.compile(r"^(\d{4})\s*[-–—/]\s*(\d{2}|\d{4})$")
+# «2023-2024», «2023/24», «2023–24», with or without «учебный год», «уч. г.», «уч.год», «г.»
+_SCHOOL_YEAR = re.compile(
+    r"^(\d{4})(?:\s*[-–—/]\s*(\d{2}|\d{4}))?\s*(?:учебн\w*\s*год\w*|уч\.?\s*г(?:од)?\.?|г\.?|год|гг\.?)?$",
+    re.IGNORECASE)
 
 
 def school_year_of(text: str | None) -> int | None:
-    """«2023-2024», «2023/24» or «2024» → 2024 (the spring year keys the school year)."""
+    """«2023-2024 учебный год», «2023/24 уч. г.», «2023–24» or «2024» → 2024 (the spring year keys the school year)."""
     if text is None:
         return None
-    text = text.strip()
-    if text.isdigit() and len(text) == 4:
-        return int(text)
-    match = _SCHOOL_YEAR.match(text)
+    match = _SCHOOL_YEAR.match(re.sub(r"\s+", " ", text.strip()))
     if not match:
         raise ValueError(text)
     first, second = int(match.group(1)), match.group(2)
+    if second is None:
+        return first
     spring = int(second) if len(second) == 4 else (first // 100) * 100 + int(second)
     if spring != first + 1:
         raise ValueError(text)
     return spring
 
 
-def parse_school_year(raw: pd.Series):
+def parse_school_year_checked(raw: pd.Series):
+    """School years keyed by spring, the mask of bad cells, and the mask of years outside 2009 … next year."""
     text = as_text(raw)
     values, bad = [], []
     for cell in text:
@@ -171,4 +255,30 @@ def parse_school_year(raw: pd.Series):
         except ValueError:
             values.append(None)
             bad.append(True)
-    return pd.Series(values, index=raw.index, dtype="Int64"), pd.Series(bad, index=raw.index)
+    value = pd.Series(values, index=raw.index, dtype="Int64")
+    implausible = ((value < FIRST_YEAR) | (value > last_year())).fillna(False).astype(bool)
+    value[implausible] = pd.NA
+    bad = pd.Series(bad, index=raw.index, dtype=bool) | implausible | uncached(raw)
+    return value, bad, implausible
+
+
+def parse_school_year(raw: pd.Series):
+    value, bad, _ = parse_school_year_checked(raw)
+    return value, bad
+
+
+# «5», «11», «5А», «11 Б», «5-А», «5 «А»», «10Л» (a letter or none; Latin letters that look Cyrillic too)
+CLASS_LABEL = re.compile(r"(?:[1-9]|1[0-2])\s*[-–]?\s*[«\"]?[А-ИК-ЩЭ-ЯЁA-Z]?[»\"]?", re.IGNORECASE)
+
+
+def parse_class_label(raw: pd.Series):
+    """Class labels as written (number cells 5.0 read as «5»); anything else is a bad value."""
+    formula = uncached(raw)
+    text = as_text(raw).mask(formula)
+    ok = text.map(lambda t: pd.isna(t) or CLASS_LABEL.fullmatch(t) is not None).astype(bool)
+    return text.mask(~ok), (~ok) | formula
+
+
+def class_number(labels: pd.Series) -> pd.Series:
+    """The grade of a class label («11 Б» → 11)."""
+    return pd.to_numeric(labels.str.extract(r"^(\d{1,2})", expand=False), errors="coerce").astype("Int64")

@@ -6,6 +6,7 @@ Level names differ between the regional centre and municipalities; they are mapp
 import re
 from pathlib import Path
 
+from ingestion.core import rules
 from ingestion.core.columns import Column, WideColumns
 from ingestion.core.errors import LayoutError
 from ingestion.core.loader import FeedLoader, Layout
@@ -22,10 +23,10 @@ class KdrLoader(FeedLoader):
     title = "КДР: краевые диагностические работы"
     table = "kdr_results"
     columns = (
-        Column("municipality", r"^муниципалитет", required=False, public=True),
+        Column("municipality", r"^муниципалитет", required=False, public=True, label="Муниципалитет"),
         school(r"^код оо|^логин", "Код ОО"),
         Column("school_name", r"^оо$|^наименование оо", required=False, public=True),
-        Column("class_label", r"^класс", required=False, public=True),
+        Column("class_label", r"^класс", "class", required=False, label="Класс"),
         Column("participant_id", r"^код (ученика|участника)", "pupil", nullable=False, label="Код ученика"),
         Column("primary_score", r"^первичный балл|^балл$", "decimal", minimum=0, maximum=200, label="Первичный балл"),
         Column("pct_of_max", r"^% от мак", "decimal", minimum=0, maximum=100, required=False),
@@ -50,4 +51,18 @@ class KdrLoader(FeedLoader):
         work = WORKS.get(f"{grade}{kind}")
         if work is None:
             raise LayoutError(path, f"неизвестная работа «КДР{grade} {kind}»")
-        return {"work": work, "grade": grade, "year": int(title.group(3))}
+        year = int(title.group(3))
+        rules.year_in_window(year, path)
+        self.municipalities = rules.known_municipalities(self.conn)
+        self.max_score = rules.kdr_max_scores().get((work, year))
+        return {"work": work, "grade": grade, "year": year}
+
+    def transform(self, frame, reject):
+        rules.municipalities(frame["municipality"], reject, self.municipalities)
+        number = rules.values.class_number(frame["class_label"])
+        other_grade = (number != frame["grade"]).fillna(False).astype(bool)
+        reject(other_grade, "inconsistent", lambda m: frame["class_label"][m].map(
+            lambda c: f"класс «{c}» не того года обучения, что работа (КДР{self.constants['grade']})"))
+        # the work's maximum is the sum of its skill groups' maxima (seed kdr_skill_groups), where the seed has it
+        rules.above_maximum(frame["primary_score"], self.max_score, reject, "Первичный балл")
+        return frame

@@ -1,10 +1,12 @@
 """Official lists: ШНОР by source, «500+» participants with curators, «500+» risk profiles."""
 
-from ingestion.core.columns import Column
-from ingestion.core.loader import FeedLoader
-from ingestion.feeds.common import school
+from pathlib import Path
 
-YEAR = Column("year", r"^год$", "int", minimum=2015, maximum=2100, nullable=False, label="Год")
+from ingestion.core import rules
+from ingestion.core.columns import Column
+from ingestion.core.loader import FeedLoader, Layout
+from ingestion.feeds.common import YEAR, school
+
 SOURCES = {"рособрнадзор": "rosobrnadzor", "фиоко": "fioko", "цоко": "coko", "мо": "municipality"}
 RISK_LEVELS = {"низкий": "low", "средний": "medium", "высокий": "high"}
 
@@ -18,10 +20,18 @@ class ShnorListLoader(FeedLoader):
         Column("source", r"^источник", "choice", choices=SOURCES, nullable=False, label="Источник"),
         school(r"^логин|^код оо", "Логин"),
         Column("school_name", r"^оо$|^наименование", required=False, public=True),
-        Column("municipality", r"^муниципалитет", required=False, public=True),
+        Column("municipality", r"^муниципалитет", required=False, public=True, label="Муниципалитет"),
     )
     partition = ("year", "source")
     unique = ("year", "source", "school_id")
+
+    def preamble(self, path: Path, rows, layout: Layout) -> dict:
+        self.municipalities = rules.known_municipalities(self.conn)
+        return {}
+
+    def transform(self, frame, reject):
+        rules.municipalities(frame["municipality"], reject, self.municipalities)
+        return frame
 
 
 class Project500Loader(FeedLoader):

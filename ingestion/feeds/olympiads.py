@@ -1,5 +1,6 @@
 """Municipal feed: ВсОШ participation per school × subject × stage."""
 
+from ingestion.core import rules
 from ingestion.core.columns import Column
 from ingestion.core.loader import FeedLoader
 from ingestion.feeds.common import YEAR, count, school
@@ -24,6 +25,10 @@ class OlympiadsLoader(FeedLoader):
     unique = ("year", "school_id", "subject", "stage")
 
     def transform(self, frame, reject):
-        reject((frame["winners"] + frame["prize_winners"] > frame["participants"]).fillna(False), "inconsistent",
-               "победителей и призёров больше, чем участников")
+        participants = frame["participants"]
+        rules.not_above(frame["winners"], participants, reject, "победителей больше, чем участников")
+        rules.not_above(frame["prize_winners"], participants, reject, "призёров больше, чем участников")
+        rules.not_above(frame["winners"] + frame["prize_winners"], participants, reject,
+                        "победителей и призёров вместе больше, чем участников")
+        rules.subjects(frame["subject"], reject)
         return frame

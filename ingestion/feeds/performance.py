@@ -1,5 +1,6 @@
 """Municipal feed: academic performance and attendance per school × grade × term."""
 
+from ingestion.core import rules
 from ingestion.core.columns import Column
 from ingestion.core.loader import FeedLoader
 from ingestion.feeds.common import YEAR, count, school
@@ -24,8 +25,13 @@ class PerformanceLoader(FeedLoader):
     unique = ("year", "school_id", "grade", "period")
 
     def transform(self, frame, reject):
-        reject((frame["failing"] > frame["enrolled"]).fillna(False), "inconsistent",
-               "неуспевающих больше, чем обучающихся")
-        reject((frame["lessons_missed_unexcused"] > frame["lessons_missed"]).fillna(False), "inconsistent",
-               "пропусков без уважительной причины больше, чем пропусков всего")
+        enrolled = frame["enrolled"]
+        rules.not_above(frame["failing"], enrolled, reject, "неуспевающих больше, чем обучающихся")
+        rules.not_above(frame["only_4_5"], enrolled, reject, "успевающих только на «4» и «5» больше, чем обучающихся")
+        rules.not_above(frame["repeaters"], enrolled, reject,
+                        "оставленных на повторное обучение больше, чем обучающихся")
+        rules.not_above(frame["failing"] + frame["only_4_5"], enrolled, reject,
+                        "неуспевающих и успевающих на «4» и «5» вместе больше, чем обучающихся")
+        rules.not_above(frame["lessons_missed_unexcused"], frame["lessons_missed"], reject,
+                        "пропусков без уважительной причины больше, чем пропусков всего")
         return frame

@@ -1,5 +1,6 @@
 """Social passport of schools: context shares per school and school year."""
 
+from ingestion.core import rules
 from ingestion.core.columns import Column
 from ingestion.core.loader import FeedLoader
 from ingestion.feeds.common import count, percent, school
@@ -24,3 +25,9 @@ class SocialPassportLoader(FeedLoader):
     )
     partition = ("school_year",)  # the regional passport of a school year
     unique = ("school_year", "school_id")
+    shares = tuple(c.name for c in columns if c.name.startswith("pct_"))
+
+    def transform(self, frame, reject):
+        # a passport whose every share is at most 1 is written in fractions of one: read as percent
+        frame = rules.percent_shares(frame, self.shares, self.file_state, self.file_name)
+        return frame

@@ -1,5 +1,6 @@
 """Municipal feed: one pseudonymised row per teacher per year (qualification, gaps, training, support)."""
 
+from ingestion.core import rules
 from ingestion.core.columns import Column
 from ingestion.core.loader import FeedLoader
 from ingestion.feeds.common import YEAR, school
@@ -20,7 +21,7 @@ class TeachersLoader(FeedLoader):
         YEAR, school(),
         Column("teacher_id", r"^(id|код|табельный номер) педагога|^id$", "teacher", nullable=False,
                label="ID педагога"),
-        Column("subject", r"^предмет", required=False, public=True),
+        Column("subject", r"^предмет", required=False, public=True, label="Предмет"),
         Column("age_band", r"^возраст", required=False, public=True),
         Column("qualification", r"^квалификац", "choice", choices=CATEGORIES, required=False),
         flag("outside_speciality", r"не по специальности", "Работает не по специальности"),
@@ -35,3 +36,7 @@ class TeachersLoader(FeedLoader):
     )
     partition = ("year", "school_id")
     unique = ("year", "teacher_id", "school_id")
+
+    def transform(self, frame, reject):
+        rules.subjects(frame["subject"], reject)
+        return frame

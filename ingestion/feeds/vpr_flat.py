@@ -1,11 +1,14 @@
 """Flattened regional extracts of ВПР results (CSV): marks and primary-score distributions per school."""
 
+from pathlib import Path
+
+from ingestion.core import rules
 from ingestion.core.columns import Column
-from ingestion.core.loader import FeedLoader
-from ingestion.feeds.common import count, percent, school, score_distribution
+from ingestion.core.loader import FeedLoader, Layout
+from ingestion.feeds.common import YEAR, count, percent, school, score_distribution
 
 COMMON = (
-    Column("year", r"^год$", "int", minimum=2015, maximum=2100, nullable=False, label="Год"),
+    YEAR,  # «2024», «2023-2024», «2023/24 уч. г.» all key the school year 2024
     Column("grade", r"^класс", "int", minimum=1, maximum=11, nullable=False, label="Класс"),
     Column("subject", r"^предмет", nullable=False, label="Предмет", public=True),
 )
@@ -17,7 +20,7 @@ class VprFlatMarksLoader(FeedLoader):
     table = "vpr_flat_marks"
     columns = (
         *COMMON,
-        Column("municipality", r"^муниципалитет", required=False, public=True),
+        Column("municipality", r"^муниципалитет", required=False, public=True, label="Муниципалитет"),
         Column("school_name", r"^оо$", required=False, public=True),
         school(r"^логин", "Логин"),
         count("n_participants", r"^кол-во участников", label="Кол-во участников"),
@@ -25,6 +28,15 @@ class VprFlatMarksLoader(FeedLoader):
     )
     partition = ("year", "grade", "subject")  # regional extracts
     unique = ("year", "grade", "subject", "school_id")
+
+    def preamble(self, path: Path, rows, layout: Layout) -> dict:
+        self.municipalities = rules.known_municipalities(self.conn)
+        return {}
+
+    def transform(self, frame, reject):
+        rules.subjects(frame["subject"], reject)
+        rules.municipalities(frame["municipality"], reject, self.municipalities)
+        return rules.mark_shares(frame, reject, self.file_state, self.file_name)
 
 
 class VprFlatScoresLoader(FeedLoader):
@@ -36,3 +48,7 @@ class VprFlatScoresLoader(FeedLoader):
     wide = (score_distribution("vpr_flat_score_points"),)
     partition = ("year", "grade", "subject")  # regional extracts
     unique = ("year", "grade", "subject", "school_id")
+
+    def transform(self, frame, reject):
+        rules.subjects(frame["subject"], reject)
+        return frame

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ingestion.core import rules
 from ingestion.core.columns import Column, WideColumns
 from ingestion.core.errors import LayoutError
 from ingestion.core.layout import GroupedColumns, is_totals_label
@@ -88,6 +89,9 @@ class VprMarksLoader(FisOkoReportLoader):
         if any(self.NOT_MARKS.match(t) for t in layout.header_texts):
             raise LayoutError(path, "в заголовке есть столбцы баллов «0», «1» …: это «Распределение первичных "
                                     "баллов», а в этой папке ожидается «Статистика по отметкам»; файл не загружен")
+
+    def transform(self, frame, reject):  # shares as percent, each group's summing to 100 (rules.mark_shares)
+        return super().transform(rules.mark_shares(frame, reject, self.file_state, self.file_name), reject)
 
 
 class VprScoresLoader(FisOkoReportLoader):

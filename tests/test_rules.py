@@ -1,0 +1,436 @@
+"""Row and file rules (ingestion/core/rules.py), each fed a bad file through a real load into PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ingestion.core import loader as loader_module
+from ingestion.core import rules, values
+from ingestion.core.cells import UNCACHED_FORMULA
+from ingestion.core.redact import looks_like_person
+from ingestion.core.sources import Sheet
+from ingestion.feeds import LOADERS
+from ingestion.feeds.individual_routes import IndividualRoutesLoader
+from ingestion.feeds.kdr import KdrLoader
+from ingestion.feeds.official_lists import ShnorListLoader
+from ingestion.feeds.olympiads import OlympiadsLoader
+from ingestion.feeds.performance import PerformanceLoader
+from ingestion.feeds.registry import ReorganisationLoader, SchoolRegistryLoader
+from ingestion.feeds.social_passport import SocialPassportLoader
+from ingestion.feeds.support_events import SupportEventsLoader
+from ingestion.feeds.teachers import TeachersLoader
+from ingestion.feeds.vpr_flat import VprFlatMarksLoader, VprFlatScoresLoader
+from ingestion.feeds.vpr_reports import VprMarksLoader
+from ingestion.run import summary
+from tests.builders import registry_file, write_xlsx
+from tests.conftest import TEST_KEY
+
+NEXT_YEAR = dt.date.today().year + 1
+
+
+@pytest.fixture
+def landing(tmp_path, conn):
+    registry_file(tmp_path)
+    for loader in (ReorganisationLoader, SchoolRegistryLoader):
+        assert loader(conn, TEST_KEY).load(next((tmp_path / "registry").iterdir())).status == "loaded"
+    return tmp_path
+
+
+def csv_file(folder: Path, feed: str, name: str, rows: list[list]) -> Path:
+    path = folder / feed / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(";".join("" if c is None else str(c) for c in row) for row in rows) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def quarantine(conn, load_id: int) -> dict[int, tuple[str, str, dict]]:
+    return {row: (code, message, data) for row, code, message, data in conn.execute(
+        "select source_row, reason_code, message, row_data from raw.quarantine where load_id = %s", (load_id,))}
+
+
+# ----------------------------------------------------------------------------- 1. mark shares
+MARKS_HEADER = ["Год", "Класс", "Предмет", "Муниципалитет", "ОО", "Логин", "Кол-во участников", "2", "3", "4", "5"]
+
+
+def marks_row(login: str, n, shares, municipality="г. Назарово", subject="Математика", year="2024"):
+    return [year, 5, subject, municipality, "МБОУ СШ", login, n, *shares]
+
+
+def test_mark_shares_written_as_fractions_are_converted_with_a_note(landing, conn):
+    path = csv_file(landing, "vpr_flat_marks", "fractions.csv", [
+        MARKS_HEADER,
+        marks_row("edu240001", 25, ["0,12", "0,35", "0,40", "0,13"]),
+        marks_row("edu240002", 40, ["0,05", "0,30", "0,45", "0,2"]),
+    ])
+    result = VprFlatMarksLoader(conn, TEST_KEY).load(path)
+    assert result.status == "loaded" and result.rows_loaded == 2
+    assert "долями единицы" in result.message and "умножены на 100" in result.message
+    stored = conn.execute("select pct_2, pct_3, pct_4, pct_5 from raw.vpr_flat_marks order by source_row").fetchall()
+    assert [tuple(float(v) for v in r) for r in stored] == [(12, 35, 40, 13), (5, 30, 45, 20)]
+    notes = conn.execute("select status, notes from raw.load_ledger where load_id = %s", (result.load_id,)).fetchone()
+    assert notes == ("loaded", result.message)
+
+
+def test_a_file_mixing_percent_and_fraction_shares_is_refused(landing, conn):
+    path = csv_file(landing, "vpr_flat_marks", "mixed.csv", [
+        MARKS_HEADER,
+        marks_row("edu240001", 25, ["12", "35", "40", "13"]),
+        marks_row("edu240002", 40, ["0,05", "0,30", "0,45", "0,2"]),
+    ])
+    result = VprFlatMarksLoader(conn, TEST_KEY).load(path)
+    assert result.status == "failed"
+    assert "Файл «mixed.csv»" in result.message and "по-разному" in result.message
+    assert "строке 2" in result.message and "строке 3" in result.message
+    assert conn.execute("select count(*) from raw.vpr_flat_marks").fetchone()[0] == 0
+
+
+def test_counts_written_where_percentages_belong_refuse_the_file(landing, conn):
+    path = csv_file(landing, "vpr_flat_marks", "counts.csv", [
+        MARKS_HEADER,
+        marks_row("edu240001", 20, [2, 5, 8, 5]),
+        marks_row("edu240002", 30, [3, 10, 12, 5]),
+    ])
+    result = VprFlatMarksLoader(conn, TEST_KEY).load(path)
+    assert result.status == "failed" and "количества участников" in result.message
+    assert conn.execute("select count(*) from raw.vpr_flat_marks").fetchone()[0] == 0
+
+
+def test_a_group_whose_shares_miss_100_is_quarantined_with_the_sum(landing, conn):
+    path = csv_file(landing, "vpr_flat_marks", "sums.csv", [
+        MARKS_HEADER,
+        marks_row("edu240001", 25, ["12,0", "36,0", "41,0", "13,0"]),  # 102 %
+        marks_row("edu240002", 40, ["5,0", "30,4", "45,0", "20,0"]),  # 100,4 %: rounding
+        marks_row("edu240003", 30, ["X", "X", "X", "X"]),  # suppressed: nothing to add up
+        marks_row("edu240003", 30, ["0", "0", "0", "0"], subject="Русский язык"),  # participants, no shares
+    ])
+    result = VprFlatMarksLoader(conn, TEST_KEY).load(path)
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 2, 2)
+    bad = quarantine(conn, result.load_id)
+    assert bad[2][0] == "inconsistent" and "102,0 %" in bad[2][1] and "±1,5" in bad[2][1]
+    assert bad[5][0] == "inconsistent" and "равны нулю" in bad[5][1]
+    assert rules.MARK_SHARE_TOLERANCE_PP == 1.5
+
+
+def test_the_fis_oko_marks_report_gets_the_same_share_rule(landing, conn):
+    rows = [["Статистика по отметкам"], ["ВПР 2024. Математика. 5 класс"], [],
+            ["Группы участников", "Кол-во ОО", "Кол-во участников", "2", "3", "4", "5"],
+            ["Вся выборка", 30000, 1200000, "0,08", "0,36", "0,37", "0,19"],
+            ["Красноярский край", 20, 900, "0,15", "0,40", "0,30", "0,15"],
+            ["edu240001 МБОУ СШ № 1", 1, 25, "0,20", "0,40", "0,30", "0,12"]]  # 1,02
+    path = write_xlsx(landing / "vpr_marks" / "marks.xlsx", {"Статистика по отметкам": rows})
+    result = VprMarksLoader(conn, TEST_KEY).load(path)
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 2, 1)
+    assert "умножены на 100" in result.message
+    stored = conn.execute("select org_level, pct_2 from raw.vpr_mark_stats order by source_row").fetchall()
+    assert [(level, float(p)) for level, p in stored] == [("country", 8.0), ("region", 15.0)]
+    assert "102,0 %" in quarantine(conn, result.load_id)[7][1]
+
+
+def test_social_passport_in_fractions_is_read_as_percent(landing, conn):
+    header = ["Учебный год", "Код ОО", "Наименование ОО", "Всего обучающихся", "Доля из малоимущих семей, %",
+              "Доля с ОВЗ, %", "Доля для которых русский язык не родной, %", "Доля на профилактическом учёте, %",
+              "Доля из неполных семей, %", "Доля из семей без высшего образования, %",
+              "Доля из семей с безработными родителями, %"]
+    fractions = csv_file(landing, "social_passport", "fractions.csv", [
+        header, ["2023-2024", "edu240001", "МБОУ СШ № 1", 300, "0,101", "0,044", "0", "0,005", "0,193", "0,377", "1"]])
+    result = SocialPassportLoader(conn, TEST_KEY).load(fractions)
+    assert result.status == "loaded" and "умножены на 100" in result.message
+    row = conn.execute("select school_year, pct_low_income, pct_single_parent, pct_unemployed_parents "
+                       "from raw.social_passport").fetchone()
+    assert (row[0], float(row[1]), float(row[2]), float(row[3])) == (2024, 10.1, 19.3, 100.0)
+    percent = csv_file(landing, "social_passport", "percent.csv", [
+        header, ["2023-2024", "edu240001", "МБОУ СШ № 1", 300, "0,5", "4,4", "0", "0,5", "19,3", "37,7", "1"]])
+    result = SocialPassportLoader(conn, TEST_KEY).load(percent)
+    assert result.status == "loaded" and result.message == ""
+    assert float(conn.execute("select pct_low_income from raw.social_passport").fetchone()[0]) == 0.5
+
+
+# ----------------------------------------------------------------------------- 2. a count never exceeds n
+OLYMPIAD_HEADER = ["Учебный год", "Код ОО", "Предмет", "Этап", "Участников", "Победителей", "Призёров"]
+
+
+def test_olympiad_winners_and_prize_winners_never_exceed_participants(landing, conn):
+    path = csv_file(landing, "olympiads", "o.csv", [
+        OLYMPIAD_HEADER,
+        ["2023-2024", "edu240001", "математика", "школьный", 10, 3, 4],
+        ["2023-2024", "edu240001", "физика", "школьный", 10, 11, ""],  # winners alone above n
+        ["2023-2024", "edu240001", "химия", "школьный", 10, 6, 5],  # together above n
+    ])
+    result = OlympiadsLoader(conn, TEST_KEY).load(path)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 2)
+    bad = quarantine(conn, result.load_id)
+    assert bad[3][0] == "inconsistent" and "(11 > 10)" in bad[3][1]
+    assert bad[4][0] == "inconsistent" and "(11 > 10)" in bad[4][1] and "вместе" in bad[4][1]
+
+
+def test_performance_counts_never_exceed_enrolment_nor_absences(landing, conn):
+    header = ["Год", "Код ОО", "Класс", "Период", "Обучающихся", "Имеют «2» / академическую задолженность",
+              "Только на «4» и «5»", "Пропущено уроков всего", "Пропущено уроков без уважительной причины"]
+    path = csv_file(landing, "performance", "p.csv", [
+        header,
+        ["2024", "edu240001", 5, "год", 30, 2, 10, 100, 20],
+        ["2024", "edu240001", 6, "год", 30, 31, 0, 100, 20],
+        ["2024", "edu240001", 7, "год", 30, 0, 10, 100, 120],
+        ["2024", "edu240001", 8, "год", 30, 12, 20, 100, 20],
+    ])
+    result = PerformanceLoader(conn, TEST_KEY).load(path)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 3)
+    bad = quarantine(conn, result.load_id)
+    assert {r: c for r, (c, _, _) in bad.items()} == {3: "inconsistent", 4: "inconsistent", 5: "inconsistent"}
+    assert "(31 > 30)" in bad[3][1] and "(120 > 100)" in bad[4][1] and "(32 > 30)" in bad[5][1]
+
+
+def test_pupils_with_routes_never_exceed_the_registry_enrolment(landing, conn):
+    path = csv_file(landing, "individual_routes", "i.csv", [
+        ["Год", "Код ОО", "Обучающихся с ИОМ"], ["2024", "edu240001", 12], ["2024", "edu240002", 301]])
+    result = IndividualRoutesLoader(conn, TEST_KEY).load(path)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
+    code, message, _ = quarantine(conn, result.load_id)[3]
+    assert code == "inconsistent" and "(301 > 300)" in message
+
+
+# ----------------------------------------------------------------------------- 3. dates
+EVENTS_HEADER = ["Дата", "Уровень", "Вид", "Тема", "ОО-участники", "Участников"]
+
+
+def test_excel_serial_dates_and_russian_dates_load_and_implausible_dates_are_quarantined(landing, conn):
+    rows = [EVENTS_HEADER,
+            [45397, "школьный", "семинар", "Анализ ВПР", "edu240001", 5],
+            ["16 апреля 2024 г.", "школьный", "семинар", "Анализ ВПР", "edu240001", 5],
+            ["2024-04-17T00:00:00", "школьный", "семинар", "Анализ ВПР", "edu240001", 5],
+            [f"01.02.{NEXT_YEAR + 1}", "школьный", "семинар", "Анализ ВПР", "edu240001", 5],
+            ["01.09.2005", "школьный", "семинар", "Анализ ВПР", "edu240001", 5],
+            [1234567, "школьный", "семинар", "Анализ ВПР", "edu240001", 5]]
+    path = write_xlsx(landing / "support_events" / "e.xlsx", {"План": rows})
+    result = SupportEventsLoader(conn, TEST_KEY).load(path)
+    stored = [d for (d,) in conn.execute("select event_date from raw.support_events order by source_row")]
+    assert stored == [dt.date(2024, 4, 15), dt.date(2024, 4, 16), dt.date(2024, 4, 17)]
+    bad = quarantine(conn, result.load_id)
+    assert [bad[r][0] for r in (5, 6, 7)] == ["implausible_value", "implausible_value", "invalid_value"]
+    assert f"01.02.{NEXT_YEAR + 1}" in bad[5][1] and "вне допустимого периода" in bad[5][1]
+
+
+@pytest.mark.parametrize(("cell", "date"), [
+    (45397, dt.date(2024, 4, 15)), (45397.75, dt.date(2024, 4, 15)), ("45397", dt.date(2024, 4, 15)),
+    ("15.04.2024", dt.date(2024, 4, 15)), ("15.04.24", dt.date(2024, 4, 15)), ("15-04-2024", dt.date(2024, 4, 15)),
+    ("2024.04.15", dt.date(2024, 4, 15)), ("15 апреля 2024", dt.date(2024, 4, 15)),
+    ("1 мая 2024 года", dt.date(2024, 5, 1)), ("15.04.2024 10:30", dt.date(2024, 4, 15)),
+])
+def test_date_formats(cell, date):
+    value, bad = values.parse_date(pd.Series([cell], dtype="object"))
+    assert value.iloc[0] == date and not bad.iloc[0]
+
+
+# ----------------------------------------------------------------------------- 4. school years in every feed
+@pytest.mark.parametrize("written", ["2023-2024 учебный год", "2023/2024 уч. г.", "2023–24", "2024", "2024 г.",
+                                     "2023-2024"])
+def test_a_school_year_however_written_keys_the_spring_year(landing, conn, written):
+    path = csv_file(landing, "olympiads", "o.csv", [
+        OLYMPIAD_HEADER, [written, "edu240001", "математика", "школьный", 10, 1, 2]])
+    result = OlympiadsLoader(conn, TEST_KEY).load(path)
+    assert result.rows_loaded == 1
+    assert conn.execute("select year from raw.olympiads").fetchone()[0] == 2024
+
+
+def test_years_from_2009_to_next_year_are_accepted_and_others_quarantined(landing, conn):
+    path = write_xlsx(landing / "shnor_list" / "s.xlsx", {"ШНОР": [
+        ["Год", "Источник", "Логин", "ОО", "Муниципалитет"],
+        ["2023-2024", "ЦОКО", "edu240001", "МБОУ СШ № 1", "г. Назарово"],
+        [2009, "ЦОКО", "edu240002", "МБОУ СШ № 2", "г. Назарово"],
+        [2008, "ЦОКО", "edu240003", "МКОУ Туринская СШ", "Эвенкийский муниципальный район"],
+        [NEXT_YEAR + 1, "фиоко", "edu240003", "МКОУ Туринская СШ", "Эвенкийский муниципальный район"],
+    ]})
+    result = ShnorListLoader(conn, TEST_KEY).load(path)
+    assert sorted(y for (y,) in conn.execute("select year from raw.shnor_list")) == [2009, 2024]
+    bad = quarantine(conn, result.load_id)
+    assert {bad[4][0], bad[5][0]} == {"implausible_value"}
+    assert "«2008»" in bad[4][1] and f"2009–{NEXT_YEAR}" in bad[4][1]
+
+
+def test_a_title_year_outside_the_window_refuses_the_file(landing, conn):
+    rows = [[f"КДР4 ЧГ {NEXT_YEAR + 1}"], KDR_HEADER,
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", "4А", "K-1", 8, "базовый", 3, 2]]
+    result = KdrLoader(conn, TEST_KEY).load(write_xlsx(landing / "kdr" / "k.xlsx", {"Результаты": rows}))
+    assert result.status == "failed" and f"год {NEXT_YEAR + 1}" in result.message and "«k.xlsx»" in result.message
+
+
+OWN_FEEDS = {"performance", "olympiads", "teachers", "vacancies", "social_passport", "kdr", "shnor_list",
+             "project500", "risk_profiles", "improvement_programmes", "individual_routes", "vpr_flat_marks",
+             "vpr_flat_scores"}
+
+
+@pytest.mark.parametrize("loader", [x for x in LOADERS if x.feed in OWN_FEEDS], ids=lambda x: x.feed)
+def test_every_year_column_of_the_municipal_and_regional_feeds_is_a_school_year(loader):
+    years = [c for c in loader.columns if c.name in ("year", "school_year")]
+    assert all(c.kind == "school_year" for c in years)
+    assert years or "year" in loader.extra_columns  # КДР: the year of its title
+
+
+# ----------------------------------------------------------------------------- 5. formulas without a value
+@pytest.mark.parametrize("kind", ["text", "int", "decimal", "bool", "date", "school_year", "choice", "class",
+                                  "school", "pupil"])
+def test_every_column_kind_refuses_a_formula_without_a_value(kind):
+    from ingestion.core.columns import Column
+
+    column = Column("c", "c", kind, choices={"да": "yes"} if kind == "choice" else None)
+    raw = pd.Series([UNCACHED_FORMULA, None], dtype="object")
+    value, bad = column.parse(raw)
+    assert bad.tolist() == [True, False] and value.isna().all()
+    _, bad, faults = rules.parse_column(column, raw, "Столбец")
+    formula = [(mask, text) for mask, code, text in faults if code == "formula_without_value"]
+    assert len(formula) == 1 and formula[0][0].tolist() == [True, False] and "откройте файл в Excel" in formula[0][1]
+
+
+def test_a_formula_cell_without_a_value_quarantines_its_row(landing, conn, monkeypatch):
+    rows = [(1, ("Год", "Код ОО", "Обучающихся с ИОМ")), (2, ("2024", "edu240001", UNCACHED_FORMULA)),
+            (3, ("2024", "edu240002", "4"))]
+    monkeypatch.setattr(loader_module, "open_sheets", lambda path, sheet=None, **kw: iter([Sheet("Лист1", iter(rows))]))
+    path = csv_file(landing, "individual_routes", "f.csv", [["placeholder"]])
+    result = IndividualRoutesLoader(conn, TEST_KEY).load(path)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
+    code, message, data = quarantine(conn, result.load_id)[2]
+    assert code == "formula_without_value" and "«Обучающихся с ИОМ»" in message and "сохраните" in message
+    assert data["pupils"] == "формула без вычисленного значения"
+    assert conn.execute("select pupils from raw.individual_routes").fetchall() == [(4,)]
+
+
+def test_a_formula_cell_among_wide_columns_quarantines_its_row(landing, conn, monkeypatch):
+    header = ("Год", "Класс", "Предмет", "Логин", "Кол-во участников", "0", "1", "2")
+    rows = [(1, header), (2, ("2024", "5", "Математика", "edu240001", "10", "20", UNCACHED_FORMULA, "30")),
+            (3, ("2024", "5", "Математика", "edu240002", "10", "20", "50", "30"))]
+    monkeypatch.setattr(loader_module, "open_sheets", lambda path, sheet=None, **kw: iter([Sheet("Лист1", iter(rows))]))
+    path = csv_file(landing, "vpr_flat_scores", "f.csv", [["placeholder"]])
+    result = VprFlatScoresLoader(conn, TEST_KEY).load(path)
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
+    code, message, _ = quarantine(conn, result.load_id)[2]
+    assert code == "formula_without_value" and "доля участников с баллом 1" in message
+
+
+# ----------------------------------------------------------------------------- 6. values from a known set
+@pytest.mark.parametrize(("cell", "ok"), [("5А", True), ("11 Б", True), ("5", True), (5.0, True), ("10-Л", True),
+                                          ("4 «А»", True), ("5-й класс", False), ("13А", False), ("АБ", False)])
+def test_class_labels_by_pattern(cell, ok):
+    value, bad = values.parse_class_label(pd.Series([cell], dtype="object"))
+    assert bad.iloc[0] is not ok
+    if cell == 5.0:
+        assert value.iloc[0] == "5"
+
+
+KDR_HEADER = ["Муниципалитет", "Код ОО", "ОО", "Класс", "Код ученика", "Первичный балл", "Уровень",
+              "Группа умений 1", "Группа умений 2"]
+
+
+def test_kdr_classes_municipalities_and_maximum_scores(landing, conn):
+    rows = [["КДР4 ЧГ 2024 — читательская грамотность"], KDR_HEADER,
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", 4.0, "K-1", 8, "базовый", 3, 2],
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", "4 Б", "K-2", 8, "базовый", 3, 2],
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", "5А", "K-3", 8, "базовый", 3, 2],
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", "4-й", "K-4", 8, "базовый", 3, 2],
+            ["Энский район", "edu240001", "МБОУ СШ № 1", "4А", "K-5", 8, "базовый", 3, 2],
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", "4А", "K-6", 25, "высокий", 3, 2]]
+    result = KdrLoader(conn, TEST_KEY).load(write_xlsx(landing / "kdr" / "k.xlsx", {"Результаты": rows}))
+    assert [c for (c,) in conn.execute("select class_label from raw.kdr_results order by source_row")] == ["4", "4 Б"]
+    bad = quarantine(conn, result.load_id)
+    assert {r: c for r, (c, _, _) in bad.items()} == {5: "inconsistent", 6: "invalid_value", 7: "unknown_value",
+                                                      8: "implausible_value"}
+    assert "«Энский район»" in bad[7][1] and "муниципалитетов реестра" in bad[7][1]
+    assert "25" in bad[8][1] and f"({rules.kdr_max_scores()[('kdr4_rl', 2024)]:.0f})" in bad[8][1]
+
+
+def test_subjects_outside_the_dictionary_are_quarantined(landing, conn):
+    path = csv_file(landing, "olympiads", "o.csv", [
+        OLYMPIAD_HEADER,
+        ["2024", "edu240001", "Математика", "школьный", 10, 1, 2],
+        ["2024", "edu240001", "русский язык", "школьный", 10, 1, 2],
+        ["2024", "edu240001", "Основы кулинарии", "школьный", 10, 1, 2],
+        ["2024", "edu240001", "Физика, математика", "муниципальный", 10, 1, 2],
+    ])
+    result = OlympiadsLoader(conn, TEST_KEY).load(path)
+    bad = quarantine(conn, result.load_id)
+    assert list(bad) == [4] and bad[4][0] == "unknown_value" and "«Основы кулинарии»" in bad[4][1]
+    assert "русский язык" in rules.known_subjects() and "математика" in rules.known_subjects()
+
+
+def test_municipalities_outside_the_registry_are_quarantined(landing, conn):
+    path = csv_file(landing, "vpr_flat_marks", "m.csv", [
+        MARKS_HEADER,
+        marks_row("edu240001", 25, ["12", "35", "40", "13"]),
+        marks_row("edu240002", 25, ["12", "35", "40", "13"], municipality="Энский район"),
+        marks_row("edu240003", 25, ["12", "35", "40", "13"],
+                  municipality="Эвенкийский муниципальный район(reg24_m003)"),
+    ])
+    result = VprFlatMarksLoader(conn, TEST_KEY).load(path)
+    bad = quarantine(conn, result.load_id)
+    assert list(bad) == [3] and bad[3][0] == "unknown_value" and "«Энский район»" in bad[3][1]
+
+
+# ----------------------------------------------------------------------------- 7. names of people
+@pytest.mark.parametrize("text", ["Иванов Иван Иванович", "Петрова А.", "Петрова А.И.", "А. И. Петрова",
+                                  "Петрова Анна", "ИВАНОВ ИВАН ИВАНОВИЧ", "Семинар Петровой А.И. по ВПР",
+                                  "Салтыков-Щедрин Михаил"])
+def test_names_of_people_are_recognised(text):
+    assert looks_like_person(text)
+
+
+@pytest.mark.parametrize("text", ["Средняя школа", "МБОУ СОШ № 2", "Большемуртинский район", "Красноярский край",
+                                  "Эвенкийский муниципальный район", "г. Красноярск", "Русский язык",
+                                  "ЦОКО Красноярского края", "Новая Школа", "Объективность оценивания ВПР",
+                                  "начальные классы", "Вся выборка", "КГКУ «Красноярский информационно-методический "
+                                  "центр»", "T-2456760", "40–49", "Северо-Енисейский Район"])
+def test_names_of_organisations_and_places_are_not_taken_for_people(text):
+    assert not looks_like_person(text)
+
+
+def test_a_name_in_a_free_text_column_is_never_stored_nor_echoed(landing, conn):
+    olympiads = csv_file(landing, "olympiads", "o.csv", [
+        OLYMPIAD_HEADER,
+        ["2024", "edu240001", "Иванов Иван Иванович", "школьный", 10, 1, 2],
+        ["2024", "edu240001", "математика", "школьный", 10, 1, 2],
+    ])
+    result = OlympiadsLoader(conn, TEST_KEY).load(olympiads)
+    teachers = csv_file(landing, "teachers", "t.csv", [
+        ["Год", "Код ОО", "ID педагога", "Предмет"], ["2024", "edu240001", "Петрова А.И.", "математика"],
+        ["2024", "edu240001", "T-1", "математика"]])
+    second = TeachersLoader(conn, TEST_KEY).load(teachers)
+    rows = {**quarantine(conn, result.load_id), **{-r: v for r, v in quarantine(conn, second.load_id).items()}}
+    assert {r: c for r, (c, _, _) in rows.items()} == {2: "personal_data", -2: "personal_data"}
+    assert rows[2][2]["subject"] == "[скрыто]" and "«Предмет»" in rows[2][1]
+    stored = conn.execute("select t::text from raw.olympiads t union all select t::text from raw.teachers t")
+    dump = json.dumps(rows, ensure_ascii=False) + " ".join(str(r) for r in stored)
+    assert "Иванов" not in dump and "Петрова" not in dump
+    assert (result.rows_loaded, second.rows_loaded) == (1, 1)
+
+
+def test_a_name_in_a_municipality_column_is_not_echoed_either(landing, conn):
+    path = csv_file(landing, "vpr_flat_marks", "m.csv", [
+        MARKS_HEADER, marks_row("edu240001", 25, ["12", "35", "40", "13"], municipality="Сидоров Пётр Ильич")])
+    result = VprFlatMarksLoader(conn, TEST_KEY).load(path)
+    code, message, data = quarantine(conn, result.load_id)[2]
+    assert code == "unknown_value" and "«[скрыто]»" in message and data["municipality"] == "[скрыто]"
+    assert "Сидоров" not in message + json.dumps(data, ensure_ascii=False)
+
+
+# ----------------------------------------------------------------------------- 9. nothing loaded is not «loaded»
+def test_a_file_whose_rows_all_fail_is_rejected_and_counted_as_a_failure(landing, conn):
+    path = csv_file(landing, "olympiads", "bad.csv", [
+        OLYMPIAD_HEADER,
+        ["2024", "edu999999", "математика", "школьный", 10, 1, 2],
+        ["2024", "edu999998", "математика", "школьный", 10, 1, 2],
+        ["2024", "edu240001", "математика", "школьный", 10, 11, 2],
+    ])
+    result = OlympiadsLoader(conn, TEST_KEY).load(path)
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("rejected", 3, 0, 3)
+    assert result.message.startswith("Файл «bad.csv»: ни одна строка не загружена")
+    assert "unknown_school — 2" in result.message and "inconsistent — 1" in result.message
+    assert conn.execute("select status, error_message from raw.load_ledger where load_id = %s",
+                        (result.load_id,)).fetchone() == ("rejected", result.message)
+    text = summary([result])
+    assert result.message in text and "не удалось загрузить" in text
+    # the same bytes are tried again next time: a rejected file is not «already loaded»
+    assert OlympiadsLoader(conn, TEST_KEY).load(path).status == "rejected"
