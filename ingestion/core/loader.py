@@ -316,7 +316,7 @@ class FeedLoader:
             codes = typed[self.school_code_column()]
             typed["school_id"] = self.resolver.resolve(codes)
             reject(codes.notna() & typed["school_id"].isna(), "unknown_school",
-                   lambda m: codes[m].map(lambda c: f"код ОО «{c}» не найден в реестре ОО"))
+                   lambda m: codes[m].map(self.resolver.unknown_text))
         if self.unique:
             # In file order: a key seen in an earlier accepted row (this chunk or before) is a repeat.
             repeated = []

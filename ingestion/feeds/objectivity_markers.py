@@ -9,7 +9,7 @@ spaces.
 from ingestion.core.columns import Column, WideColumns
 from ingestion.core.layout import first_filled, is_totals_label
 from ingestion.core.loader import FeedLoader
-from ingestion.feeds.common import school
+from ingestion.feeds.common import YEAR, school
 
 SUBJECTS = {"ру": "Русский язык", "ма": "Математика", "ок": "Окружающий мир", "ис": "История",
             "би": "Биология", "ге": "География", "об": "Обществознание", "фи": "Физика", "хи": "Химия"}
@@ -20,7 +20,7 @@ class ObjectivityMarkersLoader(FeedLoader):
     title = "Маркеры необъективности ВПР (федеральный список)"
     table = "objectivity_markers"
     columns = (
-        Column("year", r"^год$", "int", minimum=2015, maximum=2100, nullable=False, label="Год"),
+        YEAR,
         school(r"^логин", "Логин"),
         Column("school_name", r"^оо$", required=False, public=True),
         Column("municipality", r"^муниципалитет", required=False, public=True),

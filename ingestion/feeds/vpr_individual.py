@@ -43,7 +43,7 @@ class VprIndividualLoader(FeedLoader):
         school(r"^оо$|^логин", "ОО"),
         Column("municipality", r"^муниципалитет", required=False, public=True),
         Column("participant_id", r"^код участника", "pupil", nullable=False, label="Код участника"),
-        Column("class_label", r"^класс$", required=False, public=True),
+        Column("class_label", r"^класс$", "class", required=False, label="Класс"),
         Column("variant", r"^вариант", "int", minimum=1, maximum=1000, required=False),
         Column("sex", r"^пол$", "choice", choices=SEX, required=False),
         Column("primary_score", r"^первичный балл", "int", minimum=0, maximum=200, label="Первичный балл"),
