@@ -10,6 +10,8 @@ with teachers as (
         100.0 * avg((not t.trained_3y)::integer) as no_training_3y_pct,
         100.0 * avg((not t.quality_course)::integer) as no_quality_course_pct
     from {{ source('raw', 'teachers') }} as t
+    -- rows without a school or year are listed in mart_data_issues
+    where t.school_id is not null and t.year is not null
     group by t.school_id, t.year
 ),
 
@@ -21,7 +23,7 @@ performance as (
         100.0 * sum(repeaters) / nullif(sum(enrolled), 0) as repeaters_pct,
         sum(lessons_missed_unexcused)::numeric / nullif(sum(enrolled), 0) as unexcused_absence_per_pupil
     from {{ source('raw', 'performance') }}
-    where period = 'год'
+    where period = 'год' and school_id is not null and year is not null
     group by school_id, year
 ),
 
@@ -31,6 +33,7 @@ vacancies as (
         year as school_year,
         sum(vacancies)::numeric as vacancies
     from {{ source('raw', 'vacancies') }}
+    where school_id is not null and year is not null
     group by school_id, year
 ),
 
@@ -40,7 +43,7 @@ olympiads as (
         o.year as school_year,
         sum(o.participants) as participants
     from {{ source('raw', 'olympiads') }} as o
-    where o.stage = 'school'
+    where o.stage = 'school' and o.school_id is not null and o.year is not null
     group by o.school_id, o.year
 ),
 
