@@ -65,7 +65,7 @@ create or replace function stats.newcombe_lower(
         select
             x1 / n1 - x0 / n0 as d, x1 / n1 as p1, x0 / n0 as p0,
             stats.wilson_lower(x1, n1, z) as l1, stats.wilson_upper(x0, n0, z) as u0
-        where n1 >= 1 and n0 >= 1
+        where n1 >= 1 and n0 >= 1 and x1 >= 0 and x1 <= n1 and x0 >= 0 and x0 <= n0
     ) as bounds
 $$;
 
@@ -77,7 +77,7 @@ create or replace function stats.newcombe_upper(
         select
             x1 / n1 - x0 / n0 as d, x1 / n1 as p1, x0 / n0 as p0,
             stats.wilson_upper(x1, n1, z) as u1, stats.wilson_lower(x0, n0, z) as l0
-        where n1 >= 1 and n0 >= 1
+        where n1 >= 1 and n0 >= 1 and x1 >= 0 and x1 <= n1 and x0 >= 0 and x0 <= n0
     ) as bounds
 $$;
 

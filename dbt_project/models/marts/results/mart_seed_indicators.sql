@@ -318,6 +318,8 @@ figures as (
                 then 'нет данных: нет сведений о ШНОР и ШНСУ муниципалитета для этого показателя'
             when passport.unit in ('%', 'уроков на обучающегося') and coalesce(all_indicators.denominator, 0) = 0
                 then 'нет данных: знаменатель показателя равен 0'
+            when passport.unit = '%' and all_indicators.numerator > all_indicators.denominator
+                then 'несогласованные данные: числитель больше знаменателя (строки — в mart_data_issues)'
         end as reason_missing
     from municipality_years
     cross join passport
@@ -355,6 +357,7 @@ select
     -- a hidden figure lists no schools: the list would tell the hidden count
     case when reason_missing is null then coalesce(array_to_string(school_ids, ', '), '') end::text as school_ids,
     reason_missing::text as reason_missing,
+    coalesce(unit = '%' and numerator > denominator, false)::boolean as is_implausible,
     seed::text as seed,
     sort_order::integer as sort_order
 from figures
