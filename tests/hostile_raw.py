@@ -173,8 +173,8 @@ select {gia}, i, 'EGE', 1, 'Русский язык', date '2026-06-01', 'main',
 from generate_series(1, 40) as i;
 insert into raw.gia_results (load_id, source_row, exam, subject_code, subject, exam_date, period, school_code,
     participant_id, primary_score, test_score, mark, passed_minimum, year, school_id)
-select {gia}, (y - 2000) * 100 + i, 'OGE', 2, 'Математика', make_date(y, 6, 1), 'main', 'x', md5('oge' || y || i), i, null,
-    2 + i % 4, true, y, '{lone}'
+select {gia}, (y - 2000) * 100 + i, 'OGE', 2, 'Математика', make_date(y, 6, 1), 'main', 'x', md5('oge' || y || i),
+    i, null, 2 + i % 4, true, y, '{lone}'
 from generate_series(2025, 2026) as y, generate_series(1, 12) as i;
 insert into raw.gia_results (load_id, source_row, exam, subject_code, subject, exam_date, period, school_code,
     participant_id, primary_score, test_score, mark, passed_minimum, year, school_id)
