@@ -9,7 +9,8 @@ Schools (registry codes 24H…):
 - H_NULL: every nullable column NULL in every feed; H_OVER: counts above n (performance, ВсОШ);
 - H_LONE: the only school of its municipality, with one procedure only;
 - H_FLAT / H_BOTH: a school only in the regional flat extract, and one in both the extract and the report.
-ЕГЭ has a single school year; a pupil row has a primary score above the maximum and a maximum of 0.
+ЕГЭ has two years far apart (2009 and 2026: no previous year for either); a pupil row has a primary score
+above the maximum, one a maximum of 0, one task string letters and points above the maximum.
 """
 
 from __future__ import annotations
@@ -163,9 +164,9 @@ insert into raw.vpr_flat_score_points (load_id, source_row, score, pct) values (
 
 def _gia_kdr() -> str:
     gia, kdr = LOAD["gia"], LOAD["kdr"]
-    big, one, lone = code("H_BIG"), code("H_ONE"), code("H_LONE")
+    big, one, lone, million = code("H_BIG"), code("H_ONE"), code("H_LONE"), code("H_MILLION")
     return f"""
--- ЕГЭ in a single school year; a test score of 0 and of 100; OGE for the lone school only
+-- ЕГЭ in 2026 and 2009 only; a test score of 0 and of 100; OGE for the lone school only
 insert into raw.gia_results (load_id, source_row, exam, subject_code, subject, exam_date, period, school_code,
     participant_id, primary_score, test_score, mark, passed_minimum, year, school_id)
 select {gia}, i, 'EGE', 1, 'Русский язык', date '2026-06-01', 'main', 'x', md5('ege' || i), i % 50,
@@ -180,6 +181,17 @@ insert into raw.gia_results (load_id, source_row, exam, subject_code, subject, e
     participant_id, primary_score, test_score, mark, passed_minimum, year, school_id)
 values ({gia}, 9900, null, null, null, null, null, null, null, null, null, null, null, null, null),
        ({gia}, 9901, 'OGE', 99, 'Неизвестный', null, null, 'x', md5('gia-one'), 500, null, 5, null, 2026, '{one}');
+-- task strings that no loader should pass: letters among the short answers, points above the maximum, a huge number
+insert into raw.gia_results (load_id, source_row, exam, subject_code, subject, exam_date, period, school_code,
+    participant_id, short_answers, long_answers, primary_score, test_score, mark, passed_minimum, year, school_id)
+values ({gia}, 9902, 'OGE', 2, 'Математика', date '2026-06-01', 'main', 'x', md5('gia-tasks'), 'аб+-7',
+        '9(2)99999999999(3)', 10, null, 3, true, 2026, '{lone}');
+-- ЕГЭ history: 2009 (the first year of ЕГЭ everywhere), not followed by 2010
+insert into raw.gia_results (load_id, source_row, exam, subject_code, subject, exam_date, period, school_code,
+    participant_id, primary_score, test_score, mark, passed_minimum, year, school_id)
+select {gia}, 9910 + i, 'EGE', 1, 'Русский язык', date '2009-06-01', 'main', 'x', md5('ege2009' || i), 30, 60, null,
+    true, 2009, '{million}'
+from generate_series(1, 6) as i;
 insert into raw.kdr_results (load_id, source_row, school_code, participant_id, primary_score, pct_of_max,
     level_code, work, grade, year, school_id)
 select {kdr}, i, 'x', md5('kdr' || i), 10, case when i = 1 then 0 else 100 end, case when i = 1 then 'L0' else 'L3' end,

@@ -5,6 +5,7 @@ thousands, n = 6 after n = 252, ЕГЭ in a single year, one procedure only in a
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 import psycopg
@@ -170,8 +171,24 @@ def test_lone_procedure_municipality_gets_a_reason_not_a_verdict(marts):
     assert lone[0]["identification_note"].startswith("идентификация не проводилась")
 
 
-def test_a_procedure_of_a_single_year_has_results_but_no_dynamics(marts):
-    ege = rows(marts, "select distinct school_year from marts.mart_school_results where procedure_code = 'ege'")
-    assert ege == [{"school_year": 2026}]
+def test_years_without_a_previous_year_have_results_but_no_dynamics(marts):
+    """ЕГЭ in 2009 and 2026 only: no change is computed from a year that is not there."""
+    ege = rows(marts, "select school_year, share_low, mean_score_100, reason_missing from marts.mart_school_results "
+                      "where procedure_code = 'ege' order by school_year")
+    assert [r["school_year"] for r in ege] == [2009, 2026]
     assert not rows(marts, "select 1 from marts.mart_school_dynamics where procedure_code = 'ege'")
     assert not rows(marts, "select 1 from marts.mart_region_dynamics where procedure_code = 'ege'")
+    # 2009 has no minimum score in the reference data: no share of low results, and the reason says so
+    assert ege[0]["share_low"] is None and float(ege[0]["mean_score_100"]) == 60
+    assert ege[0]["reason_missing"].startswith("нет данных")
+    years = rows(marts, "select school_year, school_year_label, starts_on from marts.dim_school_year "
+                        "where school_year = 2009")
+    assert years == [{"school_year": 2009, "school_year_label": "2008/09",
+                      "starts_on": datetime.date(2008, 9, 1)}]
+
+
+def test_mean_score_of_report_cells_comes_from_the_score_distribution(marts):
+    """The flat extract's distribution: 10 % at each score 10…19 of 0…20 gives a mean of 14.5 / 20 = 72.5 %."""
+    flat = result(marts, "H_FLAT", 2026)
+    assert float(flat["mean_score_100"]) == 72.5
+    assert result(marts, "H_FLAT", 2025)["mean_score_100"] is None  # no distribution for that year

@@ -3,7 +3,8 @@
 -- need every school). One source per cell, never two: pupil rows where they exist; otherwise the ФИС ОКО
 -- «Статистика по отметкам» report («Аналитика»); otherwise the regional flat extract of marks (the same
 -- figures in another layout, read only where the report is missing). Within one source a cell given twice
--- takes the latest load.
+-- takes the latest load. The mean score and its variance of a report cell come from the score
+-- distribution of the same cell (stg_fis_oko__vpr_score_distributions) when it counts the same participants.
 -- Each cell is checked: a report cell without participants, with a share outside 0–100 % or with shares
 -- that do not add up to 100 % (within share_sum_tolerance_pp) keeps its row with data_issue (Russian) and
 -- is_consistent = false; the statistical methods read only consistent cells.
@@ -79,6 +80,14 @@ reports as (
     order by school_id, school_year, subject_code, grade, source_rank asc, load_id desc, source_row desc
 ),
 
+distributions as (
+    -- the score distribution of the same cell: the report before the flat extract (mean and variance)
+    select distinct on (school_id, school_year, subject_code, grade) *
+    from {{ ref('stg_fis_oko__vpr_score_distributions') }}
+    where mean_score_100 is not null
+    order by school_id, school_year, subject_code, grade, source_rank asc, load_id desc, source_row desc
+),
+
 from_reports as (
     select
         'vpr' as procedure_code,
@@ -98,9 +107,17 @@ from_reports as (
         null::numeric as share_level_1,
         null::numeric as share_level_2,
         null::numeric as share_level_3,
-        null::numeric as mean_score_100,
-        null::numeric as score_variance
+        distributions.mean_score_100::numeric as mean_score_100,
+        distributions.score_variance::numeric as score_variance
     from reports
+    left join distributions
+        on
+            reports.school_id = distributions.school_id
+            and reports.school_year = distributions.school_year
+            and reports.subject_code = distributions.subject_code
+            and reports.grade = distributions.grade
+            -- the distribution counts the same participants as the marks
+            and reports.n_participants = distributions.n_participants
     where not exists (
         select 1 from from_pupils
         where

@@ -57,6 +57,8 @@ select
     case
         when not suppressed.is_consistent then suppressed.data_issue
         when suppressed.is_suppressed then 'скрыто: участников меньше ' || min_cell.min_cell_size
+        when suppressed.share_low is null
+            then 'нет данных: доля низких результатов не вычисляется (нет порога или шкалы года в справочниках)'
     end::text as reason_missing
 from suppressed
 cross join min_cell
