@@ -192,3 +192,19 @@ def test_mean_score_of_report_cells_comes_from_the_score_distribution(marts):
     flat = result(marts, "H_FLAT", 2026)
     assert float(flat["mean_score_100"]) == 72.5
     assert result(marts, "H_FLAT", 2025)["mean_score_100"] is None  # no distribution for that year
+
+
+def test_analysts_see_only_their_municipality_in_dim_school_and_the_issue_list(marts):
+    """dim_school and mart_data_issues are under the marts' row-level security: the demo analyst of
+    г. Назарово sees none of these schools (all in other municipalities); BI sees them all."""
+    def as_role(role: str, query: str):
+        with marts.transaction():
+            marts.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
+            return marts.execute(query).fetchall()
+
+    everyone = marts.execute("select count(*) from marts.dim_school").fetchone()[0]
+    assert everyone == 13
+    assert as_role("edu_reader", "select count(*) from marts.dim_school")[0][0] == everyone
+    assert as_role("edu_analyst_nazarovo", "select count(*) from marts.dim_school")[0][0] == 0
+    assert as_role("edu_analyst_nazarovo", "select count(*) from marts.mart_data_issues")[0][0] == 0
+    assert as_role("edu_reader", "select count(*) from marts.mart_data_issues")[0][0] > 10
