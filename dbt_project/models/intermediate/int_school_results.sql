@@ -77,7 +77,7 @@ reports as (
     -- one row per cell: the report before the flat extract, the latest load within a source
     select distinct on (school_id, school_year, subject_code, grade) *
     from aggregated
-    order by school_id, school_year, subject_code, grade, source_rank asc, load_id desc, source_row desc
+    order by school_id asc, school_year asc, subject_code asc, grade asc, source_rank asc, load_id desc, source_row desc
 ),
 
 distributions as (
@@ -85,7 +85,7 @@ distributions as (
     select distinct on (school_id, school_year, subject_code, grade) *
     from {{ ref('stg_fis_oko__vpr_score_distributions') }}
     where mean_score_100 is not null
-    order by school_id, school_year, subject_code, grade, source_rank asc, load_id desc, source_row desc
+    order by school_id asc, school_year asc, subject_code asc, grade asc, source_rank asc, load_id desc, source_row desc
 ),
 
 from_reports as (
@@ -158,7 +158,8 @@ checked as (
             when
                 abs(unioned.share_mark_2 + unioned.share_mark_3 + unioned.share_mark_4 + unioned.share_mark_5 - 100)
                 > params.share_sum_tolerance_pp
-                then 'несогласованная строка: сумма долей отметок '
+                then
+                    'несогласованная строка: сумма долей отметок '
                     || round(
                         unioned.share_mark_2 + unioned.share_mark_3 + unioned.share_mark_4 + unioned.share_mark_5, 2
                     )

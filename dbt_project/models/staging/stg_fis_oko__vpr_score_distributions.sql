@@ -84,16 +84,19 @@ select
     moments.max_score,
     moments.pct_total,
     case
-        when rows_.n_participants >= 1 and moments.max_score > 0
+        when
+            rows_.n_participants >= 1 and moments.max_score > 0
             and abs(moments.pct_total - 100) <= params.share_sum_tolerance_pp
             then 100.0 * moments.mean_score / moments.max_score
     end as mean_score_100,
     -- the sample variance of the 0–100 scores (n / (n − 1) times the distribution's variance)
     case
-        when rows_.n_participants >= 2 and moments.max_score > 0
+        when
+            rows_.n_participants >= 2 and moments.max_score > 0
             and abs(moments.pct_total - 100) <= params.share_sum_tolerance_pp
-            then greatest(moments.mean_square - moments.mean_score * moments.mean_score, 0)
-            * power(100.0 / moments.max_score, 2) * rows_.n_participants / (rows_.n_participants - 1)
+            then
+                greatest(moments.mean_square - moments.mean_score * moments.mean_score, 0)
+                * power(100.0 / moments.max_score, 2) * rows_.n_participants / (rows_.n_participants - 1)
     end as score_variance
 from rows_
 inner join subjects on rows_.subject = subjects.source_name

@@ -12,8 +12,10 @@ short_answers as (
         'short' as task_part,
         chars.task_position::integer as task_position,
         -- a symbol that is neither a digit nor +/− has no points (not a failed build)
-        case when chars.symbol = '+' then 1 when chars.symbol = '-' then 0 when chars.symbol ~ '^[0-9]$'
-            then chars.symbol::integer end as points,
+        case
+            when chars.symbol = '+' then 1 when chars.symbol = '-' then 0 when chars.symbol ~ '^[0-9]$'
+                then chars.symbol::integer
+        end as points,
         case when chars.symbol in ('+', '-') then 1 end as stated_max_points
     from source
     -- unnest of an array: the planner expects a few rows per string (string_to_table: a thousand)

@@ -88,7 +88,10 @@ issues as (
         case
             when r.school_id is null then 'no_school'
             when r.{{ year }} is null then 'no_year'
-            when not exists (select 1 from schools as s where s.school_id = r.school_id) then 'unknown_school'
+            when not exists (
+                select 1 from schools as s
+                where s.school_id = r.school_id
+            ) then 'unknown_school'
             {{ extra }}
         end as issue_code,
         null::text as detail

@@ -117,9 +117,11 @@ select
         when coalesce(procedures_used.n_procedures, 0) = 0
             then 'идентификация не проводилась: нет результатов с числом участников не меньше ' || params.n_min
         when procedures_used.n_procedures >= params.min_procedures
-            then 'идентификация не проводилась: процедур, где есть с кем сравнить (другие школы той же ячейки), '
-            || procedures_used.n_comparable || ' (нужно не меньше ' || params.min_procedures || ')'
-        else 'идентификация не проводилась: процедур с результатами ' || procedures_used.n_procedures
+            then
+                'идентификация не проводилась: процедур, где есть с кем сравнить (другие школы той же ячейки), '
+                || procedures_used.n_comparable || ' (нужно не меньше ' || params.min_procedures || ')'
+        else
+            'идентификация не проводилась: процедур с результатами ' || procedures_used.n_procedures
             || ' (нужно не меньше ' || params.min_procedures || ')'
     end::text as identification_note
 from keys

@@ -34,19 +34,28 @@ select
     dynamics.comparison_kind::text as comparison_kind,
     dynamics.n_prev::integer as n_prev,
     dynamics.n_now::integer as n_now,
-    round(case when not dynamics.is_suppressed then dynamics.low_change_pp end::numeric, 2)::numeric(7, 2) as low_change_pp,
-    round(case when not dynamics.is_suppressed then dynamics.low_change_lower_pp end::numeric, 2)::numeric(7, 2) as low_change_lower_pp,
-    round(case when not dynamics.is_suppressed then dynamics.low_change_upper_pp end::numeric, 2)::numeric(7, 2) as low_change_upper_pp,
+    round(case when not dynamics.is_suppressed then dynamics.low_change_pp end::numeric, 2)::numeric(7, 2)
+        as low_change_pp,
+    round(case when not dynamics.is_suppressed then dynamics.low_change_lower_pp end::numeric, 2)::numeric(7, 2)
+        as low_change_lower_pp,
+    round(case when not dynamics.is_suppressed then dynamics.low_change_upper_pp end::numeric, 2)::numeric(7, 2)
+        as low_change_upper_pp,
     case when not dynamics.is_suppressed then dynamics.low_fisher_p end::double precision as low_fisher_p,
-    round(case when not dynamics.is_suppressed then dynamics.quality_change_pp end::numeric, 2)::numeric(7, 2) as quality_change_pp,
-    round(case when not dynamics.is_suppressed then dynamics.quality_change_lower_pp end::numeric, 2)::numeric(7, 2) as quality_change_lower_pp,
-    round(case when not dynamics.is_suppressed then dynamics.quality_change_upper_pp end::numeric, 2)::numeric(7, 2) as quality_change_upper_pp,
+    round(case when not dynamics.is_suppressed then dynamics.quality_change_pp end::numeric, 2)::numeric(7, 2)
+        as quality_change_pp,
+    round(case when not dynamics.is_suppressed then dynamics.quality_change_lower_pp end::numeric, 2)::numeric(7, 2)
+        as quality_change_lower_pp,
+    round(case when not dynamics.is_suppressed then dynamics.quality_change_upper_pp end::numeric, 2)::numeric(7, 2)
+        as quality_change_upper_pp,
     case when not dynamics.is_suppressed then dynamics.quality_fisher_p end::double precision as quality_fisher_p,
     round(dynamics.region_low_change_pp::numeric, 2)::numeric(7, 2) as region_low_change_pp,
-    round(case when not dynamics.is_suppressed then dynamics.low_change_vs_region_pp end::numeric, 2)::numeric(7, 2) as low_change_vs_region_pp,
-    round(case when not dynamics.is_suppressed then dynamics.mean_prev end::numeric, 2)::numeric(6, 2) as mean_score_prev,
+    round(case when not dynamics.is_suppressed then dynamics.low_change_vs_region_pp end::numeric, 2)::numeric(7, 2)
+        as low_change_vs_region_pp,
+    round(case when not dynamics.is_suppressed then dynamics.mean_prev end::numeric, 2)::numeric(6, 2)
+        as mean_score_prev,
     round(case when not dynamics.is_suppressed then dynamics.mean_now end::numeric, 2)::numeric(6, 2) as mean_score_now,
-    round(case when not dynamics.is_suppressed then dynamics.mean_change end::numeric, 2)::numeric(7, 2) as mean_score_change,
+    round(case when not dynamics.is_suppressed then dynamics.mean_change end::numeric, 2)::numeric(7, 2)
+        as mean_score_change,
     case when not dynamics.is_suppressed then dynamics.mean_welch_p end::double precision as mean_welch_p,
     round(dynamics.p_improved::numeric, 3)::numeric(4, 3) as p_improved,
     dynamics.dynamics_method::text as dynamics_method,

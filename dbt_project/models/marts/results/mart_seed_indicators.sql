@@ -312,7 +312,8 @@ figures as (
                 then 'скрыто: показатель описывает меньше ' || min_cell.min_cell_size || ' обучающихся'
             when not exists (
                 select 1 from targets as t
-                where t.municipality = municipality_years.municipality and t.school_year = municipality_years.school_year
+                where
+                    t.municipality = municipality_years.municipality and t.school_year = municipality_years.school_year
             ) then 'нет данных: в муниципалитете нет ШНОР и ШНСУ за год'
             when all_indicators.numerator is null
                 then 'нет данных: нет сведений о ШНОР и ШНСУ муниципалитета для этого показателя'
