@@ -342,7 +342,7 @@ def test_seed_indicators_come_in_one_query_with_their_denominators(marts):
     list_years = set(lists["year"])
     for (municipality, year), row in i01.iterrows():
         if year in list_years:
-            assert row["numerator"] == shnor.get((municipality, year), 0) and row["reason_missing"] is None
+            assert row["numerator"] == shnor.get((municipality, year), 0) and pd.isna(row["reason_missing"])
         else:  # no list loaded for the year: the count is unknown, not 0
             assert pd.isna(row["numerator"]) and pd.isna(row["value"])
             assert row["reason_missing"].startswith("идентификация не проводилась")

@@ -140,6 +140,10 @@ def test_rows_without_keys_and_impossible_counts_are_listed_with_the_school(mart
     assert all(i["issue"] for i in issues)
     over = [i for i in issues if i["school_id"] == code("H_OVER")]
     assert all(i["municipality"] == BIG_TOWN for i in over)
+    # 45 failing of 30 pupils: the indicator is kept, flagged, and never counts as over its threshold
+    failing = rows(marts, "select value, is_over_threshold, is_implausible from marts.mart_risk_indicators "
+                          "where school_id = %s and indicator_code = 'failing_pct'", code("H_OVER"))
+    assert failing == [{"value": 150, "is_over_threshold": None, "is_implausible": True}]
     # the flagged routes row keeps its place in its mart
     routes = rows(marts, "select is_implausible, share_with_route from marts.fct_individual_routes "
                          "where school_id = %s", code("H_ONE"))
