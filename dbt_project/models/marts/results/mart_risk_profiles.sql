@@ -23,7 +23,7 @@ computed as (
         school_year,
         factor_code,
         -- a share above 100 % (is_implausible) is no evidence either way
-        count(*) filter (where not indicators.is_implausible) as indicators_available,
+        count(*) filter (where not is_implausible) as indicators_available,
         count(*) filter (where is_over_threshold) as indicators_over_threshold,
         string_agg(indicator_name, '; ' order by indicator_code) filter (where is_over_threshold) as reasons
     from indicators
