@@ -140,6 +140,7 @@ def _vpr_reports() -> str:
         (3, code("H_BOTH"), 2026, 5, rus, 81, (20, 30, 40, 10)),
         (4, code("H_NULL"), 2026, 5, rus, None, (None, None, None, None)),
         (5, code("H_FLAT"), 2026, 5, math, 60, (30, 30, 30, 12)),  # 102 %
+        (6, code("H_BIG"), 2026, 4, math, 2999, (50, 50, 0, 0)),  # pupil rows exist: the pupils win
     ]
     flat_marks = ("insert into raw.vpr_flat_marks (load_id, source_row, year, grade, subject, municipality, "
                   "school_name, school_code, n_participants, pct_2, pct_3, pct_4, pct_5, school_id) values\n"

@@ -125,6 +125,8 @@ def test_regional_extract_fills_only_cells_without_a_report(marts):
     both = rows(marts, "select result_source, n_participants from marts.mart_school_results where school_id = %s",
                 code("H_BOTH"))
     assert both == [{"result_source": "aggregated", "n_participants": 80}]  # the report wins, counted once
+    big = result(marts, "H_BIG", 2026, "math", 4)  # and pupil rows win over the extract
+    assert (big["result_source"], big["n_participants"]) == ("individual", 3000)
 
 
 def test_rows_without_keys_and_impossible_counts_are_listed_with_the_school(marts):
