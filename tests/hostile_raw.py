@@ -129,6 +129,8 @@ def _vpr_reports() -> str:
         _mark_row(load, 18, code("H_BIG"), 2026, 5, math, 1, (100, 0, 0, 0)),
         _mark_row(load, 19, "24X99999", 2026, 5, math, 20, (10, 40, 40, 10)),  # a school not in the registry
     ]
+    # the region's own row: no school, rightly
+    rows.append(f"({load}, 20, 'Регион', 2000, 10, 40, 40, 10, 2026, '{rus}', 5, 'region', 'region:р', null, null)")
     marks = ("insert into raw.vpr_mark_stats (load_id, source_row, org_name, n_participants, pct_2, pct_3, pct_4, "
              "pct_5, year, subject, grade, org_level, org_key, school_code, school_id) values\n"
              + ",\n".join(rows) + ";\n")

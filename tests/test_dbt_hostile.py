@@ -140,6 +140,7 @@ def test_rows_without_keys_and_impossible_counts_are_listed_with_the_school(mart
             ("school_registry", code("H_NULL"), "no_municipality"),
             ("kdr_results", code("H_ONE"), "unknown_level")} <= found
     assert all(i["issue"] for i in issues)
+    assert ("vpr_mark_stats", None, "no_school") not in found  # the region's row names no school, rightly
     over = [i for i in issues if i["school_id"] == code("H_OVER")]
     assert all(i["municipality"] == BIG_TOWN for i in over)
     # 45 failing of 30 pupils: the indicator is kept, flagged, and never counts as over its threshold

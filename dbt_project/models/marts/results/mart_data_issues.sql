@@ -45,8 +45,7 @@ issues as (
             ~ "when r.primary_score < 0 or r.primary_score > r.max_primary_score or r.max_primary_score <= 0 "
             ~ "then 'score_out_of_range'"),
         ('vpr_mark_stats', source('raw', 'vpr_mark_stats'), 'year',
-            "when r.org_level <> 'school' then null "
-            ~ "when r.subject is null or r.subject not in (select s.source_name from subjects as s) "
+            "when r.subject is null or r.subject not in (select s.source_name from subjects as s) "
             ~ "then 'unknown_subject' when r.grade is null then 'no_grade'"),
         ('vpr_flat_marks', source('raw', 'vpr_flat_marks'), 'year',
             "when r.subject is null or r.subject not in (select s.source_name from subjects as s) "
@@ -96,6 +95,10 @@ issues as (
         end as issue_code,
         null::text as detail
     from {{ relation }} as r
+    {% if feed == 'vpr_mark_stats' %}
+        -- the report's country, region and municipality rows name no school, rightly
+        where r.org_level = 'school'
+    {% endif %}
     {{ "union all" if not loop.last }}
     {% endfor %}
     union all
