@@ -96,8 +96,8 @@ issues as (
         null::text as detail
     from {{ relation }} as r
     {% if feed == 'vpr_mark_stats' %}
-        -- the report's country, region and municipality rows name no school, rightly
-        where r.org_level = 'school'
+    -- the report's country, region and municipality rows name no school, rightly
+    where r.org_level = 'school'
     {% endif %}
     {{ "union all" if not loop.last }}
     {% endfor %}
