@@ -247,7 +247,7 @@ def test_new_seed_indicators_from_the_raw_feeds(marts, min_cell):
 
     def add(code, data, numerator, denominator, base=None):
         grouped = data.groupby(["municipality", "school_year"])
-        sums = grouped[[numerator, denominator]].sum()
+        sums = grouped[[numerator, denominator]].sum(min_count=1)  # no rows at all: NaN, not 0
         ids = grouped.apply(lambda g: sorted(set(g.loc[g[numerator] > 0, "school_id"])), include_groups=False)
         for (municipality, year), row in sums.iterrows():
             rows.append((municipality, year, code, row[numerator], row[denominator],
@@ -295,7 +295,9 @@ def test_new_seed_indicators_from_the_raw_feeds(marts, min_cell):
                                            "denominator", "base", "school_ids"])
     merged = mart.merge(expected, on=["municipality", "school_year", "indicator_code"], how="left",
                         suffixes=("", "_expected"))
-    # municipality-years without target schools publish zeros
+    # municipality-years without target schools, or without the feed's rows, have no figure («нет данных»)
+    no_data = merged["numerator_expected"].isna()
+    list_years = set(official["school_year"])
     merged[["numerator_expected", "denominator_expected"]] = merged[
         ["numerator_expected", "denominator_expected"]].fillna(0)
     merged["school_ids_expected"] = merged["school_ids_expected"].apply(lambda v: v if isinstance(v, list) else [])
@@ -305,13 +307,26 @@ def test_new_seed_indicators_from_the_raw_feeds(marts, min_cell):
     assert hidden.any(), "the demo has a municipal figure about fewer than five pupils (regional ВсОШ stage)"
     assert (~hidden & (merged["numerator_expected"] > 0)).sum() > 100
 
+    assert no_data.any() and (~no_data & ~hidden).sum() > 100
     for row in merged.itertuples():
         key = (row.municipality, row.school_year, row.indicator_code)
-        if hidden[row.Index]:
-            assert pd.isna(row.numerator) and pd.isna(row.value), key
+        n, d = row.numerator_expected, row.denominator_expected
+        if row.indicator_code == "I15" and row.school_year not in list_years:
+            missing = "идентификация не проводилась"
+        elif hidden[row.Index]:
+            missing = "скрыто"
+        elif no_data[row.Index] or (row.unit in ("%", "уроков на обучающегося") and not d):
+            missing = "нет данных"
+        elif row.unit == "%" and n > d:
+            missing = "несогласованные данные"
         else:
+            missing = None
+        if missing:  # no figure, no 0 in its place, no schools behind a hidden count
+            assert row.reason_missing.startswith(missing), (key, row.reason_missing)
+            assert pd.isna(row.numerator) and pd.isna(row.value) and pd.isna(row.school_ids), key
+        else:
+            assert pd.isna(row.reason_missing), (key, row.reason_missing)
             assert row.numerator == row.numerator_expected, (key, row.numerator, row.numerator_expected)
-            n, d = row.numerator_expected, row.denominator_expected
             if row.unit == "%":
                 expected_value = 100 * n / d if d else np.nan
             elif row.unit == "уроков на обучающегося":
@@ -322,12 +337,12 @@ def test_new_seed_indicators_from_the_raw_feeds(marts, min_cell):
                 assert pd.isna(row.value), key
             else:  # published to one decimal
                 assert float(row.value) == pytest.approx(expected_value, abs=0.0501), (key, row.value, expected_value)
+            published = [s for s in row.school_ids.split(", ") if s]
+            assert published == row.school_ids_expected, (key, published, row.school_ids_expected)
         if denominator_hidden[row.Index]:
             assert pd.isna(row.denominator), key
         else:
             assert row.denominator == row.denominator_expected, (key, row.denominator, row.denominator_expected)
-        published = [s for s in row.school_ids.split(", ") if s]
-        assert published == row.school_ids_expected, (key, published, row.school_ids_expected)
 
 
 def test_analysts_see_only_their_municipality_in_the_facts(marts):

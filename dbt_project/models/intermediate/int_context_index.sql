@@ -33,25 +33,36 @@ components as (
     ) as component (name, value)
 ),
 
+checked as (
+    -- a share outside 0–100 % makes no sense (listed in mart_data_issues): it counts as missing
+    select
+        school_id,
+        school_year,
+        municipality,
+        name,
+        case when name in ('distance', 'rural', 'small_school') or value between 0 and 100 then value end as value
+    from components
+),
+
 medians as (
     select
         school_year,
         name,
         percentile_cont(0.5) within group (order by value) as median_value
-    from components
+    from checked
     where value is not null
     group by school_year, name
 ),
 
 imputed as (
     select
-        components.school_id,
-        components.school_year,
-        components.municipality,
-        components.name,
-        coalesce(components.value, medians.median_value) as value,
-        components.value is null as is_imputed
-    from components
+        checked.school_id,
+        checked.school_year,
+        checked.municipality,
+        checked.name,
+        coalesce(checked.value, medians.median_value) as value,
+        checked.value is null as is_imputed
+    from checked
     inner join medians using (school_year, name)
 ),
 

@@ -50,6 +50,7 @@ select
     *,
     case
         when n_schools > 3 and abs(rho) < 1 then
-            2 * (1 - stats.normal_cdf(abs(atanh(rho)) * sqrt(n_schools - 3)))
+            -- the upper tail directly (no 1 − Φ cancellation; 0, not an underflow, far in the tail)
+            least(2 * stats.normal_sf(abs(atanh(rho)) * sqrt(n_schools - 3)), 1)
     end as p_value
 from correlations

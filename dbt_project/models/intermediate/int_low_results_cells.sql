@@ -28,7 +28,7 @@ cells as (
     from results
     inner join subjects on results.subject_code = subjects.subject_code
     cross join params
-    where results.n_participants >= params.n_min
+    where results.n_participants >= params.n_min and results.is_consistent
 ),
 
 priors as (

@@ -26,7 +26,7 @@ cells as (
         round(results.share_low * results.n_participants / 100.0)::double precision as x
     from results
     cross join params
-    where results.n_participants >= params.n_min and results.share_low is not null
+    where results.n_participants >= params.n_min and results.share_low is not null and results.is_consistent
 ),
 
 group_means as (

@@ -36,7 +36,11 @@ select
     null::text as level_code,
     mark = 2 as is_low,
     mark >= 4 as is_quality,
-    100.0 * primary_score / nullif(max_primary_score, 0) as score_100,
+    -- a primary score outside 0..maximum has no score (the row is listed in mart_data_issues)
+    case
+        when primary_score between 0 and max_primary_score
+            then 100.0 * primary_score / nullif(max_primary_score, 0)
+    end as score_100,
     -- the row behind the result, for the pupil and task facts
     load_id,
     source_row,
@@ -63,7 +67,13 @@ select
         else gia.mark = 2
     end as is_low,
     case when gia.mark is not null then gia.mark >= 4 end as is_quality,
-    coalesce(gia.test_score, 100.0 * gia.primary_score / nullif(gia_max.max_primary_score, 0)) as score_100,
+    coalesce(
+        case when gia.test_score between 0 and 100 then gia.test_score end,
+        case
+            when gia.primary_score between 0 and gia_max.max_primary_score
+                then 100.0 * gia.primary_score / nullif(gia_max.max_primary_score, 0)
+        end
+    ) as score_100,
     gia.load_id,
     gia.source_row,
     gia.primary_score::numeric as primary_score,
@@ -94,7 +104,7 @@ select
     level_code,
     level_code = 'L0' as is_low,
     level_code in ('L2', 'L3') as is_quality,
-    pct_of_max as score_100,
+    case when pct_of_max between 0 and 100 then pct_of_max end as score_100,
     load_id,
     source_row,
     primary_score,

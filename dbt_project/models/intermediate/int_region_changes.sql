@@ -2,7 +2,9 @@
 -- baseline against which each school's change is judged (indicators.md §5), so that a region-wide shift
 -- (a new scale, new cut scores, a new test) does not move every school's class.
 with results as (
+    -- cells with a data issue (no participants, shares that do not add up) are left out of the region
     select * from {{ ref('int_school_results') }}
+    where is_consistent
 ),
 
 region as (

@@ -10,19 +10,22 @@ with teachers as (
         100.0 * avg((not t.trained_3y)::integer) as no_training_3y_pct,
         100.0 * avg((not t.quality_course)::integer) as no_quality_course_pct
     from {{ source('raw', 'teachers') }} as t
+    -- rows without a school or year are listed in mart_data_issues
+    where t.school_id is not null and t.year is not null
     group by t.school_id, t.year
 ),
 
 performance as (
     select
         school_id,
-        year as school_year,
+        school_year,
         100.0 * sum(failing) / nullif(sum(enrolled), 0) as failing_pct,
         100.0 * sum(repeaters) / nullif(sum(enrolled), 0) as repeaters_pct,
         sum(lessons_missed_unexcused)::numeric / nullif(sum(enrolled), 0) as unexcused_absence_per_pupil
-    from {{ source('raw', 'performance') }}
-    where period = 'год'
-    group by school_id, year
+    -- the year's rows however the municipality spells the period («Год», «за год»): decoded in staging
+    from {{ ref('stg_municipal__performance') }}
+    where period_code = 'year'
+    group by school_id, school_year
 ),
 
 vacancies as (
@@ -31,6 +34,7 @@ vacancies as (
         year as school_year,
         sum(vacancies)::numeric as vacancies
     from {{ source('raw', 'vacancies') }}
+    where school_id is not null and year is not null
     group by school_id, year
 ),
 
@@ -40,7 +44,7 @@ olympiads as (
         o.year as school_year,
         sum(o.participants) as participants
     from {{ source('raw', 'olympiads') }} as o
-    where o.stage = 'school'
+    where o.stage = 'school' and o.school_id is not null and o.year is not null
     group by o.school_id, o.year
 ),
 
@@ -122,6 +126,9 @@ select
     indicators.indicator_name,
     round(long.value, 2) as value,
     indicators.threshold,
-    long.value >= indicators.threshold as is_over_threshold
+    -- a share above 100 % (a count above its base in the feed) makes no sense: flagged, never over a threshold
+    case when not (long.indicator_code like '%\_pct' and long.value > 100) then long.value >= indicators.threshold end
+        as is_over_threshold,
+    long.indicator_code like '%\_pct' and long.value > 100 as is_implausible
 from long
 inner join {{ ref('risk_indicators') }} as indicators using (indicator_code)

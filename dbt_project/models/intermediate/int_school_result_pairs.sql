@@ -6,9 +6,17 @@
 with results as (
     select
         *,
-        round(share_low * n_participants / 100.0)::integer as low_count,
-        round(share_quality * n_participants / 100.0)::integer as quality_count
+        -- within 0..n: shares within the rounding tolerance of 100 % may round one count above n (a NULL
+        -- share stays NULL: least() would drop it)
+        case
+            when share_low is not null then least(round(share_low * n_participants / 100.0), n_participants)
+        end::integer as low_count,
+        case
+            when share_quality is not null then least(round(share_quality * n_participants / 100.0), n_participants)
+        end::integer as quality_count
     from {{ ref('int_school_results') }}
+    -- only cells that can be computed: participants present and shares that make sense (data_issue empty)
+    where is_consistent
 ),
 
 region as (

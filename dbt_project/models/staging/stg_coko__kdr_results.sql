@@ -12,3 +12,6 @@ select
     pct_of_max,
     level_code
 from {{ source('raw', 'kdr_results') }}
+-- a row without its school or year cannot be placed in any mart: it is left out here and listed, with
+-- the reason, in mart_data_issues
+where school_id is not null and year is not null and grade is not null and work is not null

@@ -11,3 +11,6 @@ select
     pct_no_higher_education,
     pct_unemployed_parents
 from {{ source('raw', 'social_passport') }}
+-- a row without its school or year cannot be placed in any mart: it is left out here and listed, with
+-- the reason, in mart_data_issues
+where school_id is not null and school_year is not null

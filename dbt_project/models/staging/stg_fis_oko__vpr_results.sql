@@ -25,4 +25,7 @@ select
     source.mark,
     source.journal_mark
 from source
-left join subjects on source.subject = subjects.source_name
+inner join subjects on source.subject = subjects.source_name
+-- a row without its school, year, subject or grade cannot be placed in any mart: it is left out here and listed, with
+-- the reason, in mart_data_issues
+where source.school_id is not null and source.year is not null and source.grade is not null

@@ -22,3 +22,6 @@ select
     winners,
     prize_winners
 from source
+-- a row without its school or year cannot be placed in any mart: it is left out here and listed, with
+-- the reason, in mart_data_issues
+where school_id is not null and year is not null

@@ -24,7 +24,10 @@ select
     source.short_answers,
     source.long_answers
 from source
-left join subjects
+inner join subjects
     on
         source.exam = subjects.exam
         and source.subject_code = subjects.gia_subject_code
+-- a row without its school, year or a subject of the dictionary cannot be placed in any mart: it is left
+-- out here and listed, with the reason, in mart_data_issues
+where source.school_id is not null and source.year is not null

@@ -11,7 +11,11 @@ short_answers as (
         source.source_row,
         'short' as task_part,
         chars.task_position::integer as task_position,
-        case chars.symbol when '+' then 1 when '-' then 0 else chars.symbol::integer end as points,
+        -- a symbol that is neither a digit nor +/− has no points (not a failed build)
+        case
+            when chars.symbol = '+' then 1 when chars.symbol = '-' then 0 when chars.symbol ~ '^[0-9]$'
+                then chars.symbol::integer
+        end as points,
         case when chars.symbol in ('+', '-') then 1 end as stated_max_points
     from source
     -- unnest of an array: the planner expects a few rows per string (string_to_table: a thousand)
@@ -27,8 +31,8 @@ long_answers as (
         source.source_row,
         'long' as task_part,
         parts.task_position::integer as task_position,
-        parts.match[1]::integer as points,
-        parts.match[2]::integer as stated_max_points
+        case when length(parts.match[1]) <= 6 then parts.match[1]::integer end as points,
+        case when length(parts.match[2]) <= 6 then parts.match[2]::integer end as stated_max_points
     from source
     cross join
         lateral regexp_matches(source.long_answers, '(\d+)\((\d+)\)', 'g')

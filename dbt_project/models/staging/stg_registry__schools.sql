@@ -14,3 +14,5 @@ select
     status,
     head_school_code
 from {{ source('raw', 'school_registry') }}
+-- a registry row without its code identifies no school (listed in mart_data_issues)
+where registry_code is not null

@@ -52,9 +52,11 @@ select
     case when not suppressed.is_suppressed then suppressed.pupils_with_route end::integer as pupils_with_route,
     suppressed.enrolled::integer as pupils_enrolled,
     round(case
-        when not suppressed.is_suppressed
+        when not suppressed.is_suppressed and suppressed.pupils_with_route <= suppressed.enrolled
             then 100.0 * suppressed.pupils_with_route / nullif(suppressed.enrolled, 0)
-    end, 2)::numeric(7, 2) as share_with_route
+    end, 2)::numeric(7, 2) as share_with_route,
+    -- more pupils with a route than enrolled: the row makes no sense, the share is not computed
+    coalesce(suppressed.pupils_with_route > suppressed.enrolled, false)::boolean as is_implausible
 from suppressed
 left join schools on suppressed.school_id = schools.school_id
 left join targets on suppressed.school_id = targets.school_id and suppressed.school_year = targets.school_year

@@ -23,7 +23,24 @@ schools as (
 ),
 
 params as (
-    select entry_years_required::integer as entry_years_required from {{ ref('int_method_parameters') }}
+    select
+        entry_years_required::integer as entry_years_required,
+        min_procedures::integer as min_procedures,
+        n_min_identification::integer as n_min
+    from {{ ref('int_method_parameters') }}
+),
+
+procedures_used as (
+    -- what the method had for each school and year: procedures (× subject) with enough participants
+    select
+        school_id,
+        school_year,
+        count(distinct procedure_code || ':' || subject_code) as n_procedures,
+        -- a cell can be compared only if other schools share it (a standardised measure exists)
+        count(distinct procedure_code || ':' || subject_code) filter (where z_low is not null or z_score is not null)
+            as n_comparable
+    from {{ ref('int_low_results_cells') }}
+    group by school_id, school_year
 ),
 
 list_years as (
@@ -93,9 +110,24 @@ select
         when candidates.is_candidate then 'кандидат в ШНОР'
         when candidates.school_id is null then 'недостаточно данных для расчёта'
         else 'признаков ШНОР нет'
-    end::text as status_label
+    end::text as status_label,
+    -- why the warehouse's rule could not judge the school this year (its status then comes from the list only)
+    case
+        when candidates.school_id is not null then null
+        when coalesce(procedures_used.n_procedures, 0) = 0
+            then 'идентификация не проводилась: нет результатов с числом участников не меньше ' || params.n_min
+        when procedures_used.n_procedures >= params.min_procedures
+            then
+                'идентификация не проводилась: процедур, где есть с кем сравнить (другие школы той же ячейки), '
+                || procedures_used.n_comparable || ' (нужно не меньше ' || params.min_procedures || ')'
+        else
+            'идентификация не проводилась: процедур с результатами ' || procedures_used.n_procedures
+            || ' (нужно не меньше ' || params.min_procedures || ')'
+    end::text as identification_note
 from keys
 left join candidates using (school_id, school_year)
 left join official using (school_id, school_year)
 left join history using (school_id, school_year)
+left join procedures_used using (school_id, school_year)
+cross join params
 left join schools on keys.school_id = schools.school_id

@@ -23,7 +23,7 @@ region as (
         sum(n_participants) as n_participants,
         sum(round(share_low * n_participants / 100.0)) as low_count
     from results
-    where share_low is not null
+    where share_low is not null and is_consistent
     group by procedure_code, subject_code, grade, school_year
 ),
 

@@ -8,6 +8,7 @@ select
     indicators.indicator_name::text as indicator_name,
     indicators.value::numeric(12, 2) as value,
     indicators.threshold::numeric(12, 2) as threshold,
-    indicators.is_over_threshold::boolean as is_over_threshold
+    indicators.is_over_threshold::boolean as is_over_threshold,
+    indicators.is_implausible::boolean as is_implausible
 from {{ ref('int_risk_indicators') }} as indicators
 left join {{ ref('dim_school') }} as schools on indicators.school_id = schools.school_id

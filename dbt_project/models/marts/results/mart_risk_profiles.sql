@@ -22,7 +22,8 @@ computed as (
         school_id,
         school_year,
         factor_code,
-        count(*) as indicators_available,
+        -- a share above 100 % (is_implausible) is no evidence either way
+        count(*) filter (where not is_implausible) as indicators_available,
         count(*) filter (where is_over_threshold) as indicators_over_threshold,
         string_agg(indicator_name, '; ' order by indicator_code) filter (where is_over_threshold) as reasons
     from indicators

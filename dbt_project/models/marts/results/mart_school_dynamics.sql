@@ -5,6 +5,22 @@ with dynamics as (
 
 schools as (
     select * from {{ ref('dim_school') }}
+),
+
+min_cell as (
+    select min_cell_size from {{ ref('int_method_parameters') }}
+),
+
+shown as (
+    -- a year under the minimum cell is hidden in mart_school_results: its share and mean would be
+    -- recovered from the change, so the figures of the pair are hidden too (the class, from the
+    -- posterior for small schools, stays)
+    select
+        dynamics.*,
+        least(dynamics.n_prev, dynamics.n_now) < min_cell.min_cell_size as is_suppressed,
+        'скрыто: в одном из двух лет участников меньше ' || min_cell.min_cell_size as suppressed_reason
+    from dynamics
+    cross join min_cell
 )
 
 select
@@ -18,25 +34,36 @@ select
     dynamics.comparison_kind::text as comparison_kind,
     dynamics.n_prev::integer as n_prev,
     dynamics.n_now::integer as n_now,
-    round(dynamics.low_change_pp::numeric, 2)::numeric(7, 2) as low_change_pp,
-    round(dynamics.low_change_lower_pp::numeric, 2)::numeric(7, 2) as low_change_lower_pp,
-    round(dynamics.low_change_upper_pp::numeric, 2)::numeric(7, 2) as low_change_upper_pp,
-    dynamics.low_fisher_p::double precision as low_fisher_p,
-    round(dynamics.quality_change_pp::numeric, 2)::numeric(7, 2) as quality_change_pp,
-    round(dynamics.quality_change_lower_pp::numeric, 2)::numeric(7, 2) as quality_change_lower_pp,
-    round(dynamics.quality_change_upper_pp::numeric, 2)::numeric(7, 2) as quality_change_upper_pp,
-    dynamics.quality_fisher_p::double precision as quality_fisher_p,
+    round(case when not dynamics.is_suppressed then dynamics.low_change_pp end::numeric, 2)::numeric(7, 2)
+        as low_change_pp,
+    round(case when not dynamics.is_suppressed then dynamics.low_change_lower_pp end::numeric, 2)::numeric(7, 2)
+        as low_change_lower_pp,
+    round(case when not dynamics.is_suppressed then dynamics.low_change_upper_pp end::numeric, 2)::numeric(7, 2)
+        as low_change_upper_pp,
+    case when not dynamics.is_suppressed then dynamics.low_fisher_p end::double precision as low_fisher_p,
+    round(case when not dynamics.is_suppressed then dynamics.quality_change_pp end::numeric, 2)::numeric(7, 2)
+        as quality_change_pp,
+    round(case when not dynamics.is_suppressed then dynamics.quality_change_lower_pp end::numeric, 2)::numeric(7, 2)
+        as quality_change_lower_pp,
+    round(case when not dynamics.is_suppressed then dynamics.quality_change_upper_pp end::numeric, 2)::numeric(7, 2)
+        as quality_change_upper_pp,
+    case when not dynamics.is_suppressed then dynamics.quality_fisher_p end::double precision as quality_fisher_p,
     round(dynamics.region_low_change_pp::numeric, 2)::numeric(7, 2) as region_low_change_pp,
-    round(dynamics.low_change_vs_region_pp::numeric, 2)::numeric(7, 2) as low_change_vs_region_pp,
-    round(dynamics.mean_prev::numeric, 2)::numeric(6, 2) as mean_score_prev,
-    round(dynamics.mean_now::numeric, 2)::numeric(6, 2) as mean_score_now,
-    round(dynamics.mean_change::numeric, 2)::numeric(7, 2) as mean_score_change,
-    dynamics.mean_welch_p::double precision as mean_welch_p,
+    round(case when not dynamics.is_suppressed then dynamics.low_change_vs_region_pp end::numeric, 2)::numeric(7, 2)
+        as low_change_vs_region_pp,
+    round(case when not dynamics.is_suppressed then dynamics.mean_prev end::numeric, 2)::numeric(6, 2)
+        as mean_score_prev,
+    round(case when not dynamics.is_suppressed then dynamics.mean_now end::numeric, 2)::numeric(6, 2) as mean_score_now,
+    round(case when not dynamics.is_suppressed then dynamics.mean_change end::numeric, 2)::numeric(7, 2)
+        as mean_score_change,
+    case when not dynamics.is_suppressed then dynamics.mean_welch_p end::double precision as mean_welch_p,
     round(dynamics.p_improved::numeric, 3)::numeric(4, 3) as p_improved,
     dynamics.dynamics_method::text as dynamics_method,
     dynamics.dynamics_class::text as dynamics_class,
     dynamics.trend::text as trend,
     dynamics.reliability::text as reliability,
-    dynamics.in_indicator_base::boolean as in_indicator_base
-from dynamics
+    dynamics.in_indicator_base::boolean as in_indicator_base,
+    dynamics.is_suppressed::boolean as is_suppressed,
+    case when dynamics.is_suppressed then dynamics.suppressed_reason end::text as reason_missing
+from shown as dynamics
 left join schools on dynamics.school_id = schools.school_id

@@ -25,7 +25,9 @@ min_cell as (
 suppressed as (
     select
         results.*,
-        results.n_participants < min_cell.min_cell_size as is_suppressed
+        coalesce(results.n_participants < min_cell.min_cell_size, true) as is_suppressed,
+        -- figures are shown only for cells that are published and make sense
+        coalesce(results.n_participants >= min_cell.min_cell_size, false) and results.is_consistent as is_shown
     from results
     cross join min_cell
 )
@@ -46,12 +48,20 @@ select
     {% for column in ['share_low', 'share_quality', 'share_mark_2', 'share_mark_3', 'share_mark_4',
                       'share_mark_5', 'share_level_0', 'share_level_1', 'share_level_2', 'share_level_3',
                       'mean_score_100'] %}
-    round(case when not suppressed.is_suppressed then suppressed.{{ column }} end, 2)::numeric(7, 2)
+    round(case when suppressed.is_shown then suppressed.{{ column }} end, 2)::numeric(7, 2)
         as {{ column }},
     {% endfor %}
-    round(case when not suppressed.is_suppressed then 100 - suppressed.share_low end, 2)::numeric(7, 2) as pass_rate,
-    round(case when not suppressed.is_suppressed then suppressed.share_quality end, 2)::numeric(7, 2) as quality_rate
+    round(case when suppressed.is_shown then 100 - suppressed.share_low end, 2)::numeric(7, 2) as pass_rate,
+    round(case when suppressed.is_shown then suppressed.share_quality end, 2)::numeric(7, 2) as quality_rate,
+    (not suppressed.is_consistent)::boolean as is_inconsistent,
+    case
+        when not suppressed.is_consistent then suppressed.data_issue
+        when suppressed.is_suppressed then 'скрыто: участников меньше ' || min_cell.min_cell_size
+        when suppressed.share_low is null
+            then 'нет данных: доля низких результатов не вычисляется (нет порога или шкалы года в справочниках)'
+    end::text as reason_missing
 from suppressed
+cross join min_cell
 left join schools on suppressed.school_id = schools.school_id
 left join procedures on suppressed.procedure_code = procedures.procedure_code
 left join subjects on suppressed.subject_code = subjects.subject_code

@@ -27,6 +27,21 @@ municipality_years as (
         years.school_year
     from schools
     cross join years
+    -- a school without a municipality is listed in mart_data_issues
+    where schools.municipality is not null
+),
+
+-- which identifications could run in the year: an official ШНОР list loaded for the year; a context
+-- index (ШНСУ) for at least one school of the municipality
+list_years as (
+    select distinct school_year from {{ ref('stg_lists__shnor') }}
+),
+
+context_years as (
+    select distinct
+        municipality,
+        school_year
+    from {{ ref('int_context_index') }}
 ),
 
 -- I01, I02: counts of ШНОР and ШНСУ among the municipality's schools; I15: the share of ШНОР
@@ -269,35 +284,81 @@ published as (
         and all_indicators.denominator between 1 and min_cell.min_cell_size - 1 as is_denominator_hidden
     from all_indicators
     cross join min_cell
+),
+
+figures as (
+    select
+        municipality_years.municipality,
+        municipality_years.school_year,
+        passport.indicator_code,
+        passport.indicator_name,
+        passport.unit,
+        passport.seed,
+        passport.sort_order,
+        all_indicators.numerator,
+        all_indicators.numerator_lenient,
+        all_indicators.denominator,
+        all_indicators.school_ids,
+        coalesce(all_indicators.is_hidden, false) as is_hidden,
+        coalesce(all_indicators.is_denominator_hidden, false) as is_denominator_hidden,
+        -- why there is no figure (never a 0 in its place): identification that could not run, no rows
+        case
+            when passport.indicator_code in ('I01', 'I15') and list_years.school_year is null
+                then 'идентификация не проводилась: официальный список ШНОР за год не загружен'
+            when passport.indicator_code = 'I02' and context_years.school_year is null
+                then 'идентификация не проводилась: нет социального паспорта школ муниципалитета за год'
+            when passport.indicator_code in ('I01', 'I02', 'I15') then null
+            when coalesce(all_indicators.is_hidden, false)
+                then 'скрыто: показатель описывает меньше ' || min_cell.min_cell_size || ' обучающихся'
+            when not exists (
+                select 1 from targets as t
+                where
+                    t.municipality = municipality_years.municipality and t.school_year = municipality_years.school_year
+            ) then 'нет данных: в муниципалитете нет ШНОР и ШНСУ за год'
+            when all_indicators.numerator is null
+                then 'нет данных: нет сведений о ШНОР и ШНСУ муниципалитета для этого показателя'
+            when passport.unit in ('%', 'уроков на обучающегося') and coalesce(all_indicators.denominator, 0) = 0
+                then 'нет данных: знаменатель показателя равен 0'
+            when passport.unit = '%' and all_indicators.numerator > all_indicators.denominator
+                then 'несогласованные данные: числитель больше знаменателя (строки — в mart_data_issues)'
+        end as reason_missing
+    from municipality_years
+    cross join passport
+    cross join min_cell
+    left join published as all_indicators
+        on
+            municipality_years.municipality = all_indicators.municipality
+            and municipality_years.school_year = all_indicators.school_year
+            and passport.indicator_code = all_indicators.indicator_code
+    left join list_years on municipality_years.school_year = list_years.school_year
+    left join context_years
+        on
+            municipality_years.municipality = context_years.municipality
+            and municipality_years.school_year = context_years.school_year
 )
 
 select
-    municipality_years.municipality::text as municipality,
-    municipality_years.school_year::integer as school_year,
-    passport.indicator_code::text as indicator_code,
-    passport.indicator_name::text as indicator_name,
-    passport.unit::text as unit,
+    municipality::text as municipality,
+    school_year::integer as school_year,
+    indicator_code::text as indicator_code,
+    indicator_name::text as indicator_name,
+    unit::text as unit,
     case
-        when all_indicators.is_hidden then null
-        when passport.unit = '%' then round(100.0 * all_indicators.numerator / nullif(all_indicators.denominator, 0), 1)
-        when passport.unit = 'уроков на обучающегося'
-            then round(all_indicators.numerator::numeric / nullif(all_indicators.denominator, 0), 1)
-        else coalesce(all_indicators.numerator, 0)
-    end::numeric(7, 1) as value,
-    case when not coalesce(all_indicators.is_hidden, false) then coalesce(all_indicators.numerator, 0) end::integer
-        as numerator,
-    all_indicators.numerator_lenient::integer as numerator_lenient,
-    round(100.0 * all_indicators.numerator_lenient / nullif(all_indicators.denominator, 0), 1)::numeric(7, 1)
-        as value_lenient,
-    case when not coalesce(all_indicators.is_denominator_hidden, false) then coalesce(all_indicators.denominator, 0)
-    end::integer as denominator,
-    coalesce(array_to_string(all_indicators.school_ids, ', '), '')::text as school_ids,
-    passport.seed::text as seed,
-    passport.sort_order::integer as sort_order
-from municipality_years
-cross join passport
-left join published as all_indicators
-    on
-        municipality_years.municipality = all_indicators.municipality
-        and municipality_years.school_year = all_indicators.school_year
-        and passport.indicator_code = all_indicators.indicator_code
+        when reason_missing is not null then null
+        when unit = '%' then round(100.0 * numerator / nullif(denominator, 0), 1)
+        when unit = 'уроков на обучающегося' then round(numerator::numeric / nullif(denominator, 0), 1)
+        else coalesce(numerator, 0)
+    end::numeric(12, 1) as value,
+    case when reason_missing is null then coalesce(numerator, 0) end::integer as numerator,
+    case when reason_missing is null then numerator_lenient end::integer as numerator_lenient,
+    case
+        when reason_missing is null then round(100.0 * numerator_lenient / nullif(denominator, 0), 1)
+    end::numeric(12, 1) as value_lenient,
+    case when not is_denominator_hidden then coalesce(denominator, 0) end::integer as denominator,
+    -- a hidden figure lists no schools: the list would tell the hidden count
+    case when reason_missing is null then coalesce(array_to_string(school_ids, ', '), '') end::text as school_ids,
+    reason_missing::text as reason_missing,
+    coalesce(unit = '%' and numerator > denominator, false)::boolean as is_implausible,
+    seed::text as seed,
+    sort_order::integer as sort_order
+from figures
