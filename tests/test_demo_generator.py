@@ -1,4 +1,4 @@
-"""Tests of the demo-region generator (ingestion/demo). No database needed."""
+"""Tests of the demo-region generator (ingestion/demo). Only the last one needs the database."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 from openpyxl import load_workbook
 
+from ingestion.core.ledger import file_checksum
+from ingestion.core.readers import detect_delimiter, detect_encoding, open_sheets
 from ingestion.demo import generate_region
+from ingestion.feeds import LOADERS
 
 # The landing folders of docs/feed_layouts.md, written out here on purpose (not imported).
 CONTRACT_FEEDS = (
@@ -65,10 +68,20 @@ def sheet_rows(path: Path, sheet: int = 0) -> list[tuple]:
 
 def read_csv(path: Path) -> list[list[str]]:
     raw = path.read_bytes()
-    text = raw.decode("utf-8-sig") if raw.startswith(b"\xef\xbb\xbf") else raw.decode("cp1251")
-    head = "\n".join(text.splitlines()[:5])
-    sep = ";" if head.count(";") >= head.count(",") else ","
-    return list(csv.reader(io.StringIO(text), delimiter=sep))
+    text = raw.decode(detect_encoding(raw[:65536]))
+    return list(csv.reader(io.StringIO(text), delimiter=detect_delimiter(text[:65536])))
+
+
+def rows_of(path: Path) -> list[list]:
+    """The first table of any demo file as rows (a blank row as []), numbered as a spreadsheet shows them."""
+    if path.suffix in (".csv", ".txt"):
+        return read_csv(path)
+    if path.suffix == ".xlsx":
+        return [list(r) for r in sheet_rows(path)]
+    rows: list[list] = []
+    for number, cells in next(open_sheets(path)).rows:  # .xls, .ods
+        rows += [[] for _ in range(number - 1 - len(rows))] + [list(cells)]
+    return rows
 
 
 def header_index(rows, first: str) -> int:
@@ -140,7 +153,7 @@ def test_planted_defects_are_really_in_the_files(region_a, truth):
     codes = code_map(region_a)
     for d in truth["planted_defects"]:
         path = region_a / d["feed"] / d["file"]
-        rows = read_csv(path) if path.suffix == ".csv" else [list(r) for r in sheet_rows(path)]
+        rows = rows_of(path)
         header = rows[header_index_any(rows, below=d["row"] - 1)]  # a protocol has a header per block
         row = rows[d["row"] - 1]  # the number a spreadsheet shows
         hdr = [str(h) if h is not None else "" for h in header]
@@ -206,7 +219,7 @@ def test_region_mark_distribution_is_plausible(vpr_marks_by_school):
 def test_context_correlates_with_latent_ability(region_a, truth):
     # Social passport shares (higher = more adverse) against the generator's latent ability.
     path = sorted((region_a / "social_passport").glob("*"))[1]
-    rows = read_csv(path) if path.suffix == ".csv" else [list(r) for r in sheet_rows(path)]
+    rows = rows_of(path)
     year = int(re.search(r"-(\d{4})", path.name).group(1))
     codes = code_map(region_a)
     xs, ys = [], []
@@ -336,7 +349,7 @@ def test_variations_present(region_a):
 
     perf_headers = set()
     for p in (region_a / "performance").iterdir():
-        rows = read_csv(p) if p.suffix == ".csv" else [list(r) for r in sheet_rows(p)]
+        rows = rows_of(p)
         perf_headers |= set(rows[header_index_any(rows)])
     assert {"Код ОО", "Логин ОО", "Обучающихся", "Количество обучающихся"} <= perf_headers
 
@@ -395,3 +408,68 @@ def test_low_by_ability_lets_a_school_leave_after_two_years_outside_the_exit_sha
     assert schools["S"]["low_by_ability"] is False
     # the worst ordinary school (O0) is worst-but-one in 2023/24 (inside 20 %), the worst in 2025/26
     assert schools["O0"]["low_by_ability_years"] == [2026]
+
+
+# --- file formats and encodings: the demo of the test session loads every one of them ----------------------
+
+FORMAT_WORDS = ("Год", "год", "Дата")  # a header word of every demo table, to tell single-byte code pages apart
+
+
+def file_format(path: Path) -> str:
+    """A demo file's format told from its bytes alone (not by the project's readers)."""
+    raw = path.read_bytes()
+    if raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "xls"
+    if raw.startswith(b"PK"):
+        return "ods" if raw[30:38] == b"mimetype" and b"opendocument.spreadsheet" in raw[:100] else "xlsx"
+    if raw.startswith(b"\xff\xfe"):
+        text, encoding = raw[2:].decode("utf-16-le"), "utf-16"
+    elif raw.startswith(b"\xef\xbb\xbf"):
+        text, encoding = raw[3:].decode("utf-8"), "utf-8-sig"
+    else:
+        readable = []
+        for candidate in ("utf-8", "cp1251", "cp866", "koi8_r"):
+            try:
+                decoded = raw.decode(candidate)
+            except UnicodeDecodeError:
+                continue
+            if any(word in decoded for word in FORMAT_WORDS):
+                readable.append((candidate, decoded))
+        assert len(readable) == 1, (path.name, [c for c, _ in readable])
+        encoding, text = readable[0]
+    tabs = "\t" in text
+    return f"{path.suffix.lstrip('.')}/{encoding}" + ("/tab" if tabs else "")
+
+
+EXPECTED_FORMATS = {"xlsx", "xls", "ods", "csv/cp1251", "csv/utf-8-sig", "txt/utf-16/tab", "csv/cp866",
+                    "csv/koi8_r"}
+
+
+def test_every_format_and_encoding_occurs_and_loads(demo_landing, demo_db):
+    """The session's demo region holds each file format and encoding real suppliers send, and every file of
+    the formats other than .xlsx loads its rows: rows read = the rows the generator wrote, and each row
+    read is loaded or quarantined. Files are matched by checksum: a byte-identical copy (an empty report of
+    another year) is loaded once and skipped after."""
+    conn, results = demo_db
+    truth = json.loads((demo_landing / "_truth" / "truth.json").read_text(encoding="utf-8"))
+    ledger: dict[str, list[tuple[int, int, int]]] = {}
+    for sha, read, loaded, quarantined in conn.execute(
+            "select f.sha256, l.rows_read, l.rows_loaded, l.rows_quarantined from raw.load_ledger l "
+            "join raw.file_ledger f using (file_id) where l.status = 'loaded'"):
+        ledger.setdefault(sha, []).append((read, loaded, quarantined))
+    folder_of = {loader.feed: loader.folder or loader.feed for loader in LOADERS}
+    status = {(folder_of.get(r.feed, r.feed), r.file): r.status for r in results}
+    loaded_rows: dict[str, int] = {}
+    for path in sorted(demo_landing.glob("*/*.*")):
+        if path.parent.name == "_truth":
+            continue
+        fmt = file_format(path)
+        loads = ledger.get(file_checksum(path)[0], [])
+        if fmt != "xlsx":
+            assert status[(path.parent.name, path.name)] in ("loaded", "skipped"), path.name
+            read = sum(r for r, _, _ in loads)
+            assert read == truth["files"][f"{path.parent.name}/{path.name}"], path.name
+            assert sum(loaded + quarantined for _, loaded, quarantined in loads) == read, path.name
+        loaded_rows[fmt] = loaded_rows.get(fmt, 0) + sum(loaded for _, loaded, _ in loads)
+    assert set(loaded_rows) == EXPECTED_FORMATS
+    assert all(loaded_rows[fmt] > 0 for fmt in EXPECTED_FORMATS), loaded_rows
