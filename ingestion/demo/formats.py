@@ -188,26 +188,33 @@ def biff8_stream(sheets: list) -> bytes:
 def compound_file(stream: bytes) -> bytes:
     """An OLE2 compound file holding one stream «Workbook» (padded past the 4096-byte mini-stream limit).
 
-    Layout: the FAT sectors, the stream's sectors, one directory sector. The header lists up to 109 FAT
-    sectors (no DIFAT sectors), which bounds the stream at about 7 MB."""
+    Layout: the DIFAT sectors (only past 109 FAT sectors, a stream of about 7 MB), the FAT sectors, the
+    stream's sectors, one directory sector."""
     sector = 512
-    per_fat = sector // 4
+    per_fat, per_difat = sector // 4, sector // 4 - 1
     stream = stream + b"\x00" * (max(4096, -(-len(stream) // sector) * sector) - len(stream))
     data_sectors = len(stream) // sector
-    fat_sectors = 1
-    while fat_sectors * per_fat < fat_sectors + data_sectors + 1:
+    fat_sectors, difat_sectors = 1, 0
+    while fat_sectors * per_fat < difat_sectors + fat_sectors + data_sectors + 1:
         fat_sectors += 1
-    if fat_sectors > 109:
-        raise ValueError("the workbook stream is too large for a compound file without DIFAT sectors")
-    first_data, dir_sector = fat_sectors, fat_sectors + data_sectors
-    free, end, fat_mark = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD
-    fat = [fat_mark] * fat_sectors + [first_data + i + 1 for i in range(data_sectors - 1)] + [end, end]
+        difat_sectors = max(0, -(-(fat_sectors - 109) // per_difat))
+    free, end, fat_mark, difat_mark = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFC
+    fat_at = [difat_sectors + i for i in range(fat_sectors)]
+    first_data = difat_sectors + fat_sectors
+    dir_sector = first_data + data_sectors
+    fat = ([difat_mark] * difat_sectors + [fat_mark] * fat_sectors
+           + [first_data + i + 1 for i in range(data_sectors - 1)] + [end, end])
     fat += [free] * (fat_sectors * per_fat - len(fat))
-    difat = list(range(fat_sectors)) + [free] * (109 - fat_sectors)
+    difat = b""
+    for k in range(difat_sectors):
+        listed = fat_at[109 + k * per_difat: 109 + (k + 1) * per_difat]
+        listed += [free] * (per_difat - len(listed))
+        difat += struct.pack(f"<{per_fat}I", *listed, k + 1 if k + 1 < difat_sectors else end)
+    header_difat = fat_at[:109] + [free] * (109 - min(109, fat_sectors))
     header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16
               + struct.pack("<HHHHH", 0x003E, 0x0003, 0xFFFE, 9, 6) + b"\x00" * 6
-              + struct.pack("<IIIIIIII", 0, fat_sectors, dir_sector, 0, 4096, end, 0, end) + struct.pack("<I", 0)
-              + struct.pack("<109I", *difat))
+              + struct.pack("<IIIIIIII", 0, fat_sectors, dir_sector, 0, 4096, end, 0, 0 if difat_sectors else end)
+              + struct.pack("<I", difat_sectors) + struct.pack("<109I", *header_difat))
     assert len(header) == sector
 
     def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
@@ -218,7 +225,7 @@ def compound_file(stream: bytes) -> bytes:
 
     directory = (entry("Root Entry", 5, 1, end, 0) + entry("Workbook", 2, free, first_data, len(stream))
                  + entry("", 0, free, 0, 0) * 2)
-    return header + struct.pack(f"<{len(fat)}I", *fat) + stream + directory
+    return header + difat + struct.pack(f"<{len(fat)}I", *fat) + stream + directory
 
 
 def xls_bytes(sheets: list) -> bytes:

@@ -25,7 +25,7 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
-from .formats import ods_bytes, xls_bytes
+from .formats import XLS_MAX_ROWS, ods_bytes, xls_bytes
 
 FIXED_DT = dt.datetime(2026, 1, 15, 9, 0, 0)
 ZIP_DT = (2026, 1, 15, 9, 0, 0)
@@ -70,7 +70,9 @@ FORMATS = {
 
 
 def file_spec(feed: str, stem: str, fmt: str, sheet: str, rows: list, data_rows: int) -> FileSpec:
-    """One table saved in format ``fmt`` (a key of FORMATS)."""
+    """One table saved in format ``fmt`` (a key of FORMATS); a table too long for one .xls sheet as .xlsx."""
+    if fmt == "xls" and len(rows) > XLS_MAX_ROWS:
+        fmt = "xlsx"
     kind, suffix, encoding, sep = FORMATS[fmt]
     if kind == "csv":
         return FileSpec(feed, stem + suffix, kind, rows=rows, encoding=encoding, sep=sep, data_rows=data_rows)
