@@ -476,12 +476,17 @@ def test_every_format_and_encoding_occurs_and_loads(demo_landing, demo_db):
     assert all(loaded_rows[fmt] > 0 for fmt in EXPECTED_FORMATS), loaded_rows
 
 
-# (index of the column in the generator's rows, column of the raw table) compared, per feed
+# (header the generator wrote, column of the raw table) compared, per feed
 VALUE_COLUMNS = {
-    "support_events": ((0, "event_date"), (3, "topic"), (4, "school_codes"), (5, "participants")),
-    "individual_routes": ((1, "school_code"), (2, "pupils")),
-    "social_passport": ((1, "school_code"), (3, "enrolment"), (5, "pct_disability"), (10, "pct_unemployed_parents")),
-    "performance": ((1, "school_code"), (2, "grade"), (3, "period"), (4, "enrolled"), (8, "lessons_missed")),
+    "support_events": (("Дата", "event_date"), ("Тема", "topic"), ("ОО-участники", "school_codes"),
+                       ("Участников", "participants")),
+    "individual_routes": (("Год", "year"), ("Обучающихся с ИОМ", "pupils")),
+    "social_passport": (("Код ОО", "school_code"), ("Всего обучающихся", "enrolment"),
+                        ("Доля с ОВЗ, %", "pct_disability"),
+                        ("Доля из семей с безработными родителями, %", "pct_unemployed_parents")),
+    "performance": (("Класс", "grade"), ("Период", "period"), ("Пропущено уроков всего", "lessons_missed")),
+    "vpr_individual": (("Муниципалитет", "municipality"), ("Класс", "class_label"), ("Вариант", "variant"),
+                       ("Первичный балл", "primary_score"), ("Отметка", "mark")),
 }
 
 
@@ -512,10 +517,12 @@ def test_files_of_every_format_load_the_values_written(demo_landing, demo_db):
                         "join raw.file_ledger f using (file_id) where f.sha256 = %s and l.status = 'loaded')").format(
             sql.SQL(", ").join(sql.Identifier(name) for _, name in columns), sql.Identifier(tables[spec.feed]))
         rows = conn.execute(query, (file_checksum(path)[0],)).fetchall()
+        header = next(r for r in spec.grid if all(label in r for label, _ in columns))
         for source_row, *stored in rows:
             written = spec.grid[source_row - 1]
-            for (index, name), value in zip(columns, stored, strict=True):
-                assert same_value(written[index], value), (spec.name, source_row, name, written[index], value)
+            for (label, name), value in zip(columns, stored, strict=True):
+                cell = written[header.index(label)]
+                assert same_value(cell, value), (spec.name, source_row, name, cell, value)
         compared[file_format(path)] = compared.get(file_format(path), 0) + len(rows)
     assert set(compared) == EXPECTED_FORMATS - {"xlsx"}
     assert all(compared.values()), compared
