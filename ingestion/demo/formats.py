@@ -120,14 +120,27 @@ def _xf(format_id: int) -> bytes:
 
 
 def _sst(total: int, unique: list[str]) -> bytes:
-    """SST, split into CONTINUE records between strings when it outgrows one record."""
+    """SST, going on in CONTINUE records when it outgrows one record. A string that does not fit goes on
+    in the next record after a new option byte, as Excel splits them (MS-XLS 2.5.293, 2.4.58)."""
     records, payload, kind = [], struct.pack("<II", total, len(unique)), 0x00FC
+
+    def close() -> None:
+        nonlocal payload, kind
+        records.append(_record(kind, payload))
+        payload, kind = b"", 0x003C
+
     for text in unique:
-        encoded = _unicode(text)
-        if len(payload) + len(encoded) > MAX_RECORD:
-            records.append(_record(kind, payload))
-            payload, kind = b"", 0x003C
-        payload += encoded
+        if len(payload) + 3 + 2 > MAX_RECORD:  # not even the length, the option byte and one character fit
+            close()
+        payload += struct.pack("<H", len(text)) + b"\x01"
+        rest = text.encode("utf-16-le")
+        while len(payload) + len(rest) > MAX_RECORD:
+            room = (MAX_RECORD - len(payload)) // 2 * 2
+            payload += rest[:room]
+            rest = rest[room:]
+            close()
+            payload = b"\x01"  # the characters go on, still two bytes each
+        payload += rest
     records.append(_record(kind, payload))
     return b"".join(records)
 
