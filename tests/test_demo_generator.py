@@ -1,8 +1,9 @@
-"""Tests of the demo-region generator (ingestion/demo). No database needed."""
+"""Tests of the demo-region generator (ingestion/demo). Only the last one needs the database."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -11,8 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from openpyxl import load_workbook
+from psycopg import sql
 
+from ingestion.core.ledger import file_checksum
+from ingestion.core.readers import detect_delimiter, detect_encoding, open_sheets
 from ingestion.demo import generate_region
+from ingestion.feeds import LOADERS
 
 # The landing folders of docs/feed_layouts.md, written out here on purpose (not imported).
 CONTRACT_FEEDS = (
@@ -65,10 +70,20 @@ def sheet_rows(path: Path, sheet: int = 0) -> list[tuple]:
 
 def read_csv(path: Path) -> list[list[str]]:
     raw = path.read_bytes()
-    text = raw.decode("utf-8-sig") if raw.startswith(b"\xef\xbb\xbf") else raw.decode("cp1251")
-    head = "\n".join(text.splitlines()[:5])
-    sep = ";" if head.count(";") >= head.count(",") else ","
-    return list(csv.reader(io.StringIO(text), delimiter=sep))
+    text = raw.decode(detect_encoding(raw[:65536]))
+    return list(csv.reader(io.StringIO(text), delimiter=detect_delimiter(text[:65536])))
+
+
+def rows_of(path: Path) -> list[list]:
+    """The first table of any demo file as rows (a blank row as []), numbered as a spreadsheet shows them."""
+    if path.suffix in (".csv", ".txt"):
+        return read_csv(path)
+    if path.suffix == ".xlsx":
+        return [list(r) for r in sheet_rows(path)]
+    rows: list[list] = []
+    for number, cells in next(open_sheets(path)).rows:  # .xls, .ods
+        rows += [[] for _ in range(number - 1 - len(rows))] + [list(cells)]
+    return rows
 
 
 def header_index(rows, first: str) -> int:
@@ -140,7 +155,7 @@ def test_planted_defects_are_really_in_the_files(region_a, truth):
     codes = code_map(region_a)
     for d in truth["planted_defects"]:
         path = region_a / d["feed"] / d["file"]
-        rows = read_csv(path) if path.suffix == ".csv" else [list(r) for r in sheet_rows(path)]
+        rows = rows_of(path)
         header = rows[header_index_any(rows, below=d["row"] - 1)]  # a protocol has a header per block
         row = rows[d["row"] - 1]  # the number a spreadsheet shows
         hdr = [str(h) if h is not None else "" for h in header]
@@ -206,7 +221,7 @@ def test_region_mark_distribution_is_plausible(vpr_marks_by_school):
 def test_context_correlates_with_latent_ability(region_a, truth):
     # Social passport shares (higher = more adverse) against the generator's latent ability.
     path = sorted((region_a / "social_passport").glob("*"))[1]
-    rows = read_csv(path) if path.suffix == ".csv" else [list(r) for r in sheet_rows(path)]
+    rows = rows_of(path)
     year = int(re.search(r"-(\d{4})", path.name).group(1))
     codes = code_map(region_a)
     xs, ys = [], []
@@ -336,7 +351,7 @@ def test_variations_present(region_a):
 
     perf_headers = set()
     for p in (region_a / "performance").iterdir():
-        rows = read_csv(p) if p.suffix == ".csv" else [list(r) for r in sheet_rows(p)]
+        rows = rows_of(p)
         perf_headers |= set(rows[header_index_any(rows)])
     assert {"Код ОО", "Логин ОО", "Обучающихся", "Количество обучающихся"} <= perf_headers
 
@@ -395,3 +410,145 @@ def test_low_by_ability_lets_a_school_leave_after_two_years_outside_the_exit_sha
     assert schools["S"]["low_by_ability"] is False
     # the worst ordinary school (O0) is worst-but-one in 2023/24 (inside 20 %), the worst in 2025/26
     assert schools["O0"]["low_by_ability_years"] == [2026]
+
+
+# --- file formats and encodings: the demo of the test session loads every one of them ----------------------
+
+FORMAT_WORDS = ("Год", "год", "Дата")  # a header word of every demo table, to tell single-byte code pages apart
+
+
+def file_format(path: Path) -> str:
+    """A demo file's format told from its bytes alone (not by the project's readers)."""
+    raw = path.read_bytes()
+    if raw.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "xls"
+    if raw.startswith(b"PK"):
+        return "ods" if raw[30:38] == b"mimetype" and b"opendocument.spreadsheet" in raw[:100] else "xlsx"
+    if raw.startswith(b"\xff\xfe"):
+        text, encoding = raw[2:].decode("utf-16-le"), "utf-16"
+    elif raw.startswith(b"\xef\xbb\xbf"):
+        text, encoding = raw[3:].decode("utf-8"), "utf-8-sig"
+    else:
+        readable = []
+        for candidate in ("utf-8", "cp1251", "cp866", "koi8_r"):
+            try:
+                decoded = raw.decode(candidate)
+            except UnicodeDecodeError:
+                continue
+            if any(word in decoded for word in FORMAT_WORDS):
+                readable.append((candidate, decoded))
+        assert len(readable) == 1, (path.name, [c for c, _ in readable])
+        encoding, text = readable[0]
+    tabs = "\t" in text
+    return f"{path.suffix.lstrip('.')}/{encoding}" + ("/tab" if tabs else "")
+
+
+EXPECTED_FORMATS = {"xlsx", "xls", "ods", "csv/cp1251", "csv/utf-8-sig", "txt/utf-16/tab", "csv/cp866",
+                    "csv/koi8_r"}
+
+
+def test_every_format_and_encoding_occurs_and_loads(demo_landing, demo_db):
+    """The session's demo region holds each file format and encoding real suppliers send, and every file of
+    the formats other than .xlsx loads its rows: rows read = the rows the generator wrote, and each row
+    read is loaded or quarantined. Files are matched by checksum: a byte-identical copy (an empty report of
+    another year) is loaded once and skipped after."""
+    conn, results = demo_db
+    truth = json.loads((demo_landing / "_truth" / "truth.json").read_text(encoding="utf-8"))
+    ledger: dict[str, list[tuple[int, int, int]]] = {}
+    for sha, read, loaded, quarantined in conn.execute(
+            "select f.sha256, l.rows_read, l.rows_loaded, l.rows_quarantined from raw.load_ledger l "
+            "join raw.file_ledger f using (file_id) where l.status = 'loaded'"):
+        ledger.setdefault(sha, []).append((read, loaded, quarantined))
+    folder_of = {loader.feed: loader.folder or loader.feed for loader in LOADERS}
+    status = {(folder_of.get(r.feed, r.feed), r.file): r.status for r in results}
+    loaded_rows: dict[str, int] = {}
+    for path in sorted(demo_landing.glob("*/*.*")):
+        if path.parent.name == "_truth":
+            continue
+        fmt = file_format(path)
+        loads = ledger.get(file_checksum(path)[0], [])
+        if fmt != "xlsx":
+            assert status[(path.parent.name, path.name)] in ("loaded", "skipped"), path.name
+            read = sum(r for r, _, _ in loads)
+            assert read == truth["files"][f"{path.parent.name}/{path.name}"], path.name
+            assert sum(loaded + quarantined for _, loaded, quarantined in loads) == read, path.name
+        loaded_rows[fmt] = loaded_rows.get(fmt, 0) + sum(loaded for _, loaded, _ in loads)
+    assert set(loaded_rows) == EXPECTED_FORMATS
+    assert all(loaded_rows[fmt] > 0 for fmt in EXPECTED_FORMATS), loaded_rows
+
+
+# (header the generator wrote, column of the raw table) compared, per feed
+VALUE_COLUMNS = {
+    "support_events": (("Дата", "event_date"), ("Тема", "topic"), ("ОО-участники", "school_codes"),
+                       ("Участников", "participants")),
+    "individual_routes": (("Год", "year"), ("Обучающихся с ИОМ", "pupils")),
+    "social_passport": (("Код ОО", "school_code"), ("Всего обучающихся", "enrolment"),
+                        ("Доля с ОВЗ, %", "pct_disability"),
+                        ("Доля из семей с безработными родителями, %", "pct_unemployed_parents")),
+    "performance": (("Класс", "grade"), ("Период", "period"), ("Пропущено уроков всего", "lessons_missed")),
+    "vpr_individual": (("Муниципалитет", "municipality"), ("Класс", "class_label"), ("Вариант", "variant"),
+                       ("Первичный балл", "primary_score"), ("Отметка", "mark")),
+}
+
+
+def same_value(written, stored) -> bool:
+    """A value the generator wrote and the one the warehouse holds: dates as dates, numbers as numbers
+    (a decimal comma in text is a number), text as text."""
+    if isinstance(written, str) and re.fullmatch(r"-?\d+(,\d+)?", written):
+        written = float(written.replace(",", "."))
+    if isinstance(written, int | float) and not isinstance(written, bool):
+        return stored is not None and abs(float(stored) - written) < 1e-9
+    return stored == written
+
+
+def test_files_of_every_format_load_the_values_written(demo_landing, demo_db):
+    """Cell by cell, the rows loaded from the files in formats other than .xlsx hold what the generator put in
+    them: dates in .xls and .ods date cells, number cells, decimal commas in text, text in every encoding."""
+    from ingestion.demo.generator import plan_region
+
+    conn, _ = demo_db
+    tables = {loader.feed: loader.table for loader in LOADERS}
+    compared: dict[str, int] = {}
+    for spec in plan_region(schools=20, seed=7).files:  # the session's region (tests/conftest.py)
+        path = demo_landing / spec.feed / spec.name
+        if spec.feed not in VALUE_COLUMNS or file_format(path) == "xlsx":
+            continue
+        columns = VALUE_COLUMNS[spec.feed]
+        query = sql.SQL("select source_row, {} from raw.{} where load_id in (select l.load_id from raw.load_ledger l "
+                        "join raw.file_ledger f using (file_id) where f.sha256 = %s and l.status = 'loaded')").format(
+            sql.SQL(", ").join(sql.Identifier(name) for _, name in columns), sql.Identifier(tables[spec.feed]))
+        rows = conn.execute(query, (file_checksum(path)[0],)).fetchall()
+        header = next(r for r in spec.grid if all(label in r for label, _ in columns))
+        for source_row, *stored in rows:
+            written = spec.grid[source_row - 1]
+            for (label, name), value in zip(columns, stored, strict=True):
+                cell = written[header.index(label)]
+                assert same_value(cell, value), (spec.name, source_row, name, cell, value)
+        compared[file_format(path)] = compared.get(file_format(path), 0) + len(rows)
+    assert set(compared) == EXPECTED_FORMATS - {"xlsx"}
+    assert all(compared.values()), compared
+
+
+@pytest.mark.parametrize("suffix", [".xls", ".ods"])
+def test_xls_and_ods_writers_give_back_every_cell_through_the_readers(tmp_path, suffix):
+    """Text (Cyrillic, longer than one BIFF8 record), whole and negative numbers, fractions, dates and blank
+    rows come back from the project's readers where they were written, in each sheet."""
+    from ingestion.demo.formats import ods_bytes, xls_bytes
+
+    long_text = "; ".join(f"24R{i:05d}" for i in range(1500))  # 15k characters: the SST goes on in CONTINUE
+    first = [["Учебный год", "Код ОО", "Дата", "Доля, %", "Всего"], [],
+             ["2023-2024", "edu240117", dt.date(2024, 3, 7), 12.5, -3], ["Ёлкино", long_text, None, 0.0, 7]]
+    first += [["2023-2024", f"24R{i:05d}", dt.date(2023, 9, 1) + dt.timedelta(days=i), i / 8, i] for i in range(2000)]
+    sheets = [("Лист1", first), ("Второй лист", [[None], ["x", 1]])]
+    path = tmp_path / f"book{suffix}"
+    path.write_bytes(xls_bytes(sheets) if suffix == ".xls" else ods_bytes(sheets, (2026, 1, 15, 9, 0, 0)))
+    for (name, rows), sheet in zip(sheets, open_sheets(path), strict=True):
+        assert sheet.name == name
+        expected = [(number, list(cells)) for number, cells in enumerate(rows, start=1) if any(cells)]
+        got = [(number, list(cells)) for number, cells in sheet.rows]
+        assert [n for n, _ in got] == [n for n, _ in expected]
+        for (_, want), (_, have) in zip(expected, got, strict=True):
+            while want and want[-1] is None:
+                want.pop()
+            assert len(have) == len(want) and all(
+                h == w and (isinstance(w, str) == isinstance(h, str)) for w, h in zip(want, have, strict=True))

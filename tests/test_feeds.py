@@ -148,10 +148,10 @@ PATRONYMIC = re.compile(r"\b[А-ЯЁ][а-яё]+(?:вич|вна|ична)\b")
 
 def file_cells(landing) -> Iterator[str]:
     for path in landing.rglob("*"):
-        if path.suffix == ".csv":
+        if path.suffix in (".csv", ".txt"):
             raw = path.read_bytes()
             yield raw.decode(detect_encoding(raw[:65536]))
-        elif path.suffix == ".xlsx":
+        elif path.suffix in (".xlsx", ".xls", ".ods"):
             for sheet in open_sheets(path):
                 for _, cells in sheet.rows:
                     yield " ".join(str(c) for c in cells if c not in (None, ""))

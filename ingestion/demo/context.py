@@ -6,7 +6,7 @@ import numpy as np
 
 from .run import Run
 from .scales import REGION, YEARS
-from .writers import FileSpec, pct
+from .writers import FileSpec, file_spec, pct
 
 REGISTRY_DATE = "15.01.2026"
 REGISTRY_HEADER = ["Код ОО (регистр)", "Логин ФИС ОКО", "Код РЦОИ", "ОГРН", "ИНН", "Полное наименование",
@@ -59,22 +59,19 @@ def passport_shares(run: Run) -> dict[tuple[int, int], list[float]]:
 
 
 def write_social_passport(run: Run, shares: dict) -> None:
+    """One file a year, in the formats municipalities send it: .xlsx with shares as text, cp1251 CSV,
+    a comma-separated UTF-8 CSV (decimal commas in quotes), .ods from LibreOffice with shares as number cells."""
     region = run.region
     for y in YEARS:
-        fmt = run.rot.pick("passport_fmt", ("xlsx", "csv1251", "csv_utf8", "csv1251"))
+        fmt = run.rot.pick("passport_fmt", ("xlsx", "csv1251", "csv_utf8", "ods"))
         label = f"{y - 1}-{y}" if fmt in ("xlsx", "csv_utf8") else f"{y - 1}/{str(y)[2:]}"
         header = ["Учебный год", "Код ОО", "Наименование ОО", "Всего обучающихся", *PASSPORT_COLS]
         rows = [header]
         for s in region.active_schools(y):
-            rows.append([label, s.code_for_muni(y), s.name_in(y), region.enrolment(s, y)]
-                        + [pct(v, 1) for v in shares[(s.idx, y)]])
-        name = f"Социальный_паспорт_{y - 1}-{y}"
-        if fmt == "xlsx":
-            run.add(FileSpec("social_passport", name + ".xlsx", "xlsx", [("Социальный паспорт", rows)],
-                             data_rows=len(rows) - 1))
-        elif fmt == "csv1251":
-            run.add(FileSpec("social_passport", name + ".csv", "csv", rows=rows, encoding="cp1251", sep=";",
-                             data_rows=len(rows) - 1))
-        else:
-            run.add(FileSpec("social_passport", name + ".csv", "csv", rows=rows, encoding="utf-8-sig", sep=",",
-                             data_rows=len(rows) - 1))
+            values = shares[(s.idx, y)] if fmt == "ods" else [pct(v, 1) for v in shares[(s.idx, y)]]
+            rows.append([label, s.code_for_muni(y), s.name_in(y), region.enrolment(s, y), *values])
+        spec = file_spec("social_passport", f"Социальный_паспорт_{y - 1}-{y}", fmt, "Социальный паспорт", rows,
+                         data_rows=len(rows) - 1)
+        if fmt == "csv_utf8":
+            spec.sep = ","
+        run.add(spec)

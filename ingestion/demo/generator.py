@@ -25,6 +25,20 @@ FEEDS = ("registry", "vpr_individual", "vpr_marks", "vpr_scores", "vpr_journal",
          "improvement_programmes", "individual_routes")
 
 
+def plan_region(schools: int, seed: int) -> Run:
+    """Every file of the region as a FileSpec (its rows as Python values), nothing written yet."""
+    region = build_region(schools, seed)
+    run = Run(region, Pupils(region, seed), DefectPlanter(seed), seed)
+    write_registry(run)
+    write_social_passport(run, passport_shares(run))
+    write_lists(run)  # before municipal feeds: they involve the listed schools
+    write_vpr(run)
+    write_kdr(run)
+    write_gia(run)
+    write_municipal(run)
+    return run
+
+
 def generate_region(out_dir: Path, schools: int = 160, seed: int = 42, workers: int | None = None,
                     clean: bool = False) -> dict:
     """Write the demo region's landing files and _truth/truth.json under out_dir.
@@ -36,15 +50,8 @@ def generate_region(out_dir: Path, schools: int = 160, seed: int = 42, workers: 
     if clean:
         for feed in (*FEEDS, "_truth"):
             shutil.rmtree(out_dir / feed, ignore_errors=True)
-    region = build_region(schools, seed)
-    run = Run(region, Pupils(region, seed), DefectPlanter(seed), seed)
-    write_registry(run)
-    write_social_passport(run, passport_shares(run))
-    write_lists(run)  # before municipal feeds: they involve the listed schools
-    write_vpr(run)
-    write_kdr(run)
-    write_gia(run)
-    write_municipal(run)
+    run = plan_region(schools, seed)
+    region = run.region
     write_all(run.files, out_dir, workers)
     # Data rows per file (not counting titles, headers, blank and school lines): tests compare the loaders'
     # rows read with it, so every row of every demo file is accounted for.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .region import School
 from .run import Run
 from .scales import YEARS
-from .writers import FileSpec
+from .writers import FileSpec, file_spec
 
 RISK_FACTORS = (
     "Низкое качество оснащения школы", "Дефицит педагогических кадров",
@@ -64,8 +64,9 @@ def write_lists(run: Run) -> None:
                 ["ЦОКО" if (s.shnor_false_positive or int(s.reg_code[3:]) % 3 == 0) else "Рособрнадзор"]
             for src in sources:
                 rows.append([y, src, s.login_in(y), s.name_in(y), s.muni.name])
-        run.add(FileSpec("shnor_list", f"Перечень_ШНОР_{y}.xlsx", "xlsx", [("Перечень ШНОР", rows)],
-                         data_rows=len(rows) - 1))
+        # every other year's list is saved as Excel 97–2003, as the federal lists are often published
+        fmt = run.rot.pick("shnor_fmt", ("xls", "xlsx"))
+        run.add(file_spec("shnor_list", f"Перечень_ШНОР_{y}", fmt, "Перечень ШНОР", rows, data_rows=len(rows) - 1))
 
     # «500+»: curators are resilient schools where there are any, otherwise organisations.
     curators = [s for s in region.schools if s.resilient]

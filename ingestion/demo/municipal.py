@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -12,7 +13,7 @@ from .region import Municipality, School
 from .run import Run
 from .scales import YEARS
 from .truth import unknown_codes
-from .writers import FileSpec, blank_rows_inside
+from .writers import FileSpec, blank_rows_inside, file_spec
 
 SUBJECTS_OLYMP = ("математика", "русский язык", "литература", "биология", "обществознание", "физика",
                   "история", "английский язык")
@@ -35,15 +36,29 @@ def in_support(s: School, y: int) -> bool:
         (s.shnor_false_positive and y >= 2025)
 
 
+FEED_ORDER = ("performance", "olympiads", "teachers", "vacancies", "support_events", "improvement_programmes",
+              "individual_routes")
+# The format a municipality saves most files in, and the one some of its offices use instead (LibreOffice
+# saves .ods; old Excel .xls; Excel's «Текст Юникод» .txt). A quarter of the files come in the second.
+USUAL_FORMAT = ("xlsx", "csv1251", "xlsx", "csv_utf8", "xlsx", "csv1251")
+OTHER_FORMAT = ("ods", "xls", "txt_utf16", "xls", "ods", "txt_utf16")
+# A few files from old DOS and Unix programs, until the municipality replaced them: (municipality index,
+# feed) -> encoding, for the years up to OLD_SOFTWARE_UNTIL. Only feeds whose text these code pages hold.
+OLD_SOFTWARE = {(2, "individual_routes"): "csv866", (3, "individual_routes"): "csv_koi8"}
+OLD_SOFTWARE_UNTIL = YEARS[1]
+
+
 class Style:
     """A municipality's habits: header wording, booleans, file format, title rows."""
 
     def __init__(self, m: Municipality) -> None:
         i = m.idx
+        self.idx = i
         self.code_header = "Логин ОО" if m.code_style == "login" and i % 2 == 0 else "Код ОО"
         self.pupils_header = "Количество обучающихся" if i % 2 else "Обучающихся"
         self.yes, self.no = (("да", "нет"), ("1", "0"), ("+", "-"))[i % 3]
-        self.fmt = ("xlsx", "csv1251", "xlsx", "csv_utf8", "xlsx", "csv1251")[i % 6]
+        self.fmt = USUAL_FORMAT[i % 6]
+        self.other_fmt = OTHER_FORMAT[i % 6]
         self.periods = (("1 четверть", "2 четверть", "3 четверть", "4 четверть", "год") if i % 2 == 0
                         else ("1 полугодие", "2 полугодие", "год"))
         self.title_rows = i % 4  # 0-3 rows before the header
@@ -52,23 +67,26 @@ class Style:
     def b(self, v: bool) -> str:
         return self.yes if v else self.no
 
+    def format_for(self, feed: str, year: int) -> str:
+        """The format of one file (a key of writers.FORMATS)."""
+        old = OLD_SOFTWARE.get((self.idx % 6, feed))
+        if old and year <= OLD_SOFTWARE_UNTIL:
+            return old
+        return self.other_fmt if (FEED_ORDER.index(feed) + year + self.idx) % 4 == 0 else self.fmt
 
-def _add(run: Run, feed: str, name: str, m: Municipality, title: str, header: list, data: list,
+
+def _add(run: Run, feed: str, name: str, m: Municipality, y: int, title: str, header: list, data: list,
          blank_mid: bool = False) -> FileSpec:
     st = Style(m)
     pre: list[list] = []
     if st.title_rows:
         pre = [[title]] + [[] for _ in range(st.title_rows - 1)]
     rows = pre + [header] + (blank_rows_inside(data, run.rng("blank", feed, name)) if blank_mid else data)
-    n_data = len(data)
-    if st.fmt == "xlsx":
-        return run.add(FileSpec(feed, name + ".xlsx", "xlsx", [("Лист1", rows)], data_rows=n_data))
-    enc = "cp1251" if st.fmt == "csv1251" else "utf-8-sig"
-    return run.add(FileSpec(feed, name + ".csv", "csv", rows=rows, encoding=enc, sep=";", data_rows=n_data))
+    return run.add(file_spec(feed, name, st.format_for(feed, y), "Лист1", rows, data_rows=len(data)))
 
 
 def _data_positions(spec: FileSpec) -> list[int]:
-    rows = spec.sheets[0][1] if spec.kind == "xlsx" else spec.rows
+    rows = spec.grid
     hdr = next(i for i, r in enumerate(rows) if len(r) > 3)
     return [i for i in range(hdr + 1, len(rows)) if rows[i]]
 
@@ -116,10 +134,10 @@ def _performance(run, m, st, y, schools) -> None:
                 miss = int(n * lessons.get(per, 220) * max(0.02, absent + rng.normal(0, 0.01)))
                 unexc = int(miss * np.clip(0.08 + 0.1 * s.adverse + rng.normal(0, 0.03), 0.01, 0.5))
                 data.append([y, s.code_for_muni(y), g, per, n, twos, good, rep, miss, unexc])
-    spec = _add(run, "performance", f"Успеваемость_{y}_{m.name}", m,
+    spec = _add(run, "performance", f"Успеваемость_{y}_{m.name}", m, y,
                 f"Успеваемость и посещаемость, {m.name}, {y - 1}-{y} учебный год", header, data,
                 blank_mid=(m.idx + y) % 3 == 0)
-    rows = spec.sheets[0][1] if spec.kind == "xlsx" else spec.rows
+    rows = spec.grid
     pos = _data_positions(spec)
     for p in run.planter.pick("performance", spec.name, "negative_count", pos):
         rows[p][9] = -int(rng.integers(3, 40))
@@ -151,9 +169,9 @@ def _olympiads(run, m, st, y, schools) -> None:
                     rw = int(rng.binomial(rpart, 0.05))  # winners and prize-winners never exceed participants
                     data.append([f"{y - 1}-{y}", s.code_for_muni(y), subj, "региональный", rpart,
                                  rw, int(rng.binomial(rpart - rw, 0.15))])
-    spec = _add(run, "olympiads", f"ВсОШ_{y}_{m.name}", m, f"Всероссийская олимпиада школьников, {m.name}",
+    spec = _add(run, "olympiads", f"ВсОШ_{y}_{m.name}", m, y, f"Всероссийская олимпиада школьников, {m.name}",
                 header, data)
-    rows = spec.sheets[0][1] if spec.kind == "xlsx" else spec.rows
+    rows = spec.grid
     for p in run.planter.pick("olympiads", spec.name, "negative_count", _data_positions(spec)):
         rows[p][4] = -rows[p][4] if rows[p][4] else -1
 
@@ -222,7 +240,7 @@ def _teachers(run, m, st, y, schools) -> None:
                 st.b(rng.random() < 0.25 + 0.35 * sup), st.b(rng.random() < 0.2 + 0.5 * sup),
                 st.b(rng.random() < 0.08 + 0.35 * sup), st.b(t["id"] in mentees), mentor_of.get(t["id"])]
             data.append(row)
-    _add(run, "teachers", f"Педагоги_{y}_{m.name}", m, f"Сведения о педагогических работниках, {m.name}",
+    _add(run, "teachers", f"Педагоги_{y}_{m.name}", m, y, f"Сведения о педагогических работниках, {m.name}",
          header, data)
 
 
@@ -234,7 +252,7 @@ def _vacancies(run, m, st, y, schools) -> None:
         k = min(int(rng.poisson(lam)), 4)
         for subj in sorted(rng.choice(SUBJECTS_TEACH, k, replace=False)):
             data.append([y, s.code_for_muni(y), str(subj), int(rng.integers(1, 3))])
-    _add(run, "vacancies", f"Вакансии_{y}_{m.name}", m, f"Вакансии педагогов, {m.name}",
+    _add(run, "vacancies", f"Вакансии_{y}_{m.name}", m, y, f"Вакансии педагогов, {m.name}",
          ["Год", st.code_header, "Предмет", "Вакансий"], data)
 
 
@@ -246,7 +264,7 @@ def _support_events(run, m, st, y, schools) -> None:
     n_events = 3 + len(schools) // 4 + 2 * len(target)
     for k in range(n_events):
         month = int(rng.choice([9, 10, 11, 12, 1, 2, 3, 4, 5]))
-        date = f"{int(rng.integers(1, 29)):02d}.{month:02d}.{y - 1 if month >= 9 else y}"
+        date = dt.date(y - 1 if month >= 9 else y, month, int(rng.integers(1, 29)))  # a date cell in .xls/.ods
         level = str(rng.choice(("школьный", "муниципальный", "региональный", "федеральный"), p=(.15, .5, .3, .05)))
         kind = str(rng.choice(("консультация", "семинар", "курсы", "выезд куратора", "сетевое мероприятие",
                                "конкурс")))
@@ -261,8 +279,8 @@ def _support_events(run, m, st, y, schools) -> None:
         codes = sep.join(s.code_for_muni(y) for s in part)
         data.append([date, level, kind, TOPICS[int(rng.integers(len(TOPICS)))], codes,
                      len(part) * int(rng.integers(1, 6))])
-    data.sort(key=lambda r: (r[0][6:], r[0][3:5], r[0][:2]))
-    _add(run, "support_events", f"План-отчёт_{y}_{m.name}", m, f"План-отчёт о мероприятиях, {m.name}",
+    data.sort(key=lambda r: r[0])
+    _add(run, "support_events", f"План-отчёт_{y}_{m.name}", m, y, f"План-отчёт о мероприятиях, {m.name}",
          ["Дата", "Уровень", "Вид", "Тема", "ОО-участники", "Участников"], data)
 
 
@@ -276,7 +294,7 @@ def _programmes(run, m, st, y, schools) -> None:
         dev = rng.random() < p
         data.append([y, s.code_for_muni(y), st.b(dev), st.b(dev and rng.random() < 0.6),
                      st.b(dev and rng.random() < 0.75)])
-    _add(run, "improvement_programmes", f"Программы_повышения_качества_{y}_{m.name}", m,
+    _add(run, "improvement_programmes", f"Программы_повышения_качества_{y}_{m.name}", m, y,
          f"Программы повышения качества образования, {m.name}",
          ["Год", st.code_header, "Программа разработана", "Внешняя экспертиза пройдена", "Дорожная карта"], data)
 
@@ -285,5 +303,5 @@ def _routes(run, m, st, y, schools) -> None:
     rng = run.rng("iom", m.name, y)
     data = [[y, s.code_for_muni(y),
              int(rng.poisson(run.region.enrolment(s, y) * 0.015 * (1 + 2 * in_support(s, y))))] for s in schools]
-    _add(run, "individual_routes", f"ИОМ_{y}_{m.name}", m, f"Обучающиеся с ИОМ, {m.name}",
+    _add(run, "individual_routes", f"ИОМ_{y}_{m.name}", m, y, f"Обучающиеся с ИОМ, {m.name}",
          ["Год", st.code_header, "Обучающихся с ИОМ"], data)

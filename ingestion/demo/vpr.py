@@ -18,13 +18,14 @@ from .region import School
 from .run import Run
 from .scales import REGION, SUBJECT_SHORT, VPR_DATES, VPR_GRADES, VPR_SUBJECTS, YEARS
 from .truth import unknown_codes
-from .writers import MISSING_TOKENS, FileSpec, pct
+from .writers import MISSING_TOKENS, FileSpec, file_spec, pct
 
 JOURNAL_GROUPS = ("Понизили (Отметка < Отметка по журналу)", "Подтвердили (Отметка = Отметка по журналу)",
                   "Повысили (Отметка > Отметка по журналу)", "Всего")
 IND_SHEET = "Индивидуальные результаты"
 EXPORTED_FROM = 2025  # the first year some workbooks come in the export structure
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+IND_XLS_FILES = 2  # individual workbooks saved as .xls
 
 
 def _sheet_name(subject: str, grade: int, report: str) -> str:
@@ -80,14 +81,16 @@ def _individual(run: Run, sit: Sitting) -> None:
             groups += [(region.schools[i].login_in(year), [i]) for i in local]
     d, mth = VPR_DATES[subject]
     for scope, school_ids in groups:
-        name = f"ВПР_{year}_{subject}_{grade}кл_{scope}.xlsx"
-        rng = run.rng("vpr_ind", name)
+        exported = year >= EXPORTED_FROM and run.rot.pick("ind_exported", (True, False, False))
+        # The first few one-school workbooks come as Excel 97–2003 (.xls), as schools still save them.
+        as_xls = len(school_ids) == 1 and not exported and run.cache.get("ind_xls", 0) < IND_XLS_FILES
+        run.cache["ind_xls"] = run.cache.get("ind_xls", 0) + as_xls
+        name = f"ВПР_{year}_{subject}_{grade}кл_{scope}.{'xls' if as_xls else 'xlsx'}"
         blank_before = run.rot.pick("ind_blank", (0, 1, 2))
         with_diff = run.rot.pick("ind_diff", (True, False))
         with_lines = run.rot.pick("ind_lines", (True, False, True))
         personal = run.rot.pick("ind_personal", ("", "sex", "sex+fio", "", "fio"))
         missing = run.rot.pick("ind_missing", MISSING_TOKENS)
-        exported = year >= EXPORTED_FROM and run.rot.pick("ind_exported", (True, False, False))
         if exported:
             rows: list[list] = _exported_preamble("Индивидуальные результаты", sit,
                                                   _serial(dt.date(year, mth, d)))[:-1]
@@ -140,9 +143,9 @@ def _individual(run: Run, sit: Sitting) -> None:
             rows[p][0] = unknown_codes()["login"]
         for p in run.planter.pick("vpr_individual", name, "invalid_mark", data_pos):
             rows[p][-2] = 7
-        del rng
         sheet = _sheet_name(subject, grade, IND_SHEET) if exported else IND_SHEET
-        run.add(FileSpec("vpr_individual", name, "xlsx", [(sheet, rows)], data_rows=len(data_pos)))
+        run.add(FileSpec("vpr_individual", name, "xls" if as_xls else "xlsx", [(sheet, rows)],
+                         data_rows=len(data_pos)))
 
 
 def _groups(run: Run, sit: Sitting, exported: bool = False):
@@ -312,10 +315,9 @@ def _flat_marks_rows(run: Run, sit: Sitting) -> list[list]:
 
 
 def _flat_marks_file(run: Run, year: int, rows: list[list]) -> None:
-    enc = run.rot.pick("flat_enc", ("utf-8-sig", "cp1251"))
+    fmt = run.rot.pick("flat_enc", ("csv_utf8", "csv1251", "txt_utf16"))
     header = ["Год", "Класс", "Предмет", "Муниципалитет", "ОО", "Логин", "Кол-во участников", "2", "3", "4", "5"]
-    run.add(FileSpec("vpr_flat_marks", f"ВПР_отметки_{year}.csv", "csv", rows=[header, *rows], encoding=enc,
-                     data_rows=len(rows)))
+    run.add(file_spec("vpr_flat_marks", f"ВПР_отметки_{year}", fmt, "", [header, *rows], data_rows=len(rows)))
 
 
 def _flat_scores(run: Run, sit: Sitting) -> None:
@@ -328,9 +330,9 @@ def _flat_scores(run: Run, sit: Sitting) -> None:
         hist = np.bincount(sc, minlength=mx + 1)[: mx + 1]
         rows.append([sit.year, sit.grade, sit.subject, s.login_in(sit.year), len(sc)]
                     + [pct(100 * h / len(sc)) for h in hist])
-    enc = run.rot.pick("flat_scores_enc", ("cp1251", "utf-8-sig", "utf-8-sig"))
-    run.add(FileSpec("vpr_flat_scores", f"ВПР_баллы_{sit.year}_{sit.subject}_{sit.grade}кл.csv", "csv",
-                     rows=rows, encoding=enc, data_rows=len(rows) - 1))
+    fmt = run.rot.pick("flat_scores_enc", ("csv1251", "csv_utf8", "csv_utf8", "csv1251", "csv_utf8", "txt_utf16"))
+    run.add(file_spec("vpr_flat_scores", f"ВПР_баллы_{sit.year}_{sit.subject}_{sit.grade}кл", fmt, "", rows,
+                      data_rows=len(rows) - 1))
 
 
 MARKER_COLS = [(g, subj) for g in VPR_GRADES for subj in VPR_SUBJECTS]

@@ -1,7 +1,15 @@
-"""Writing xlsx/csv files reproducibly, and the small layout variations real files have."""
+"""Writing the demo files reproducibly (.xlsx, .xls, .ods, delimited text), and the small layout variations
+real files have.
+
+Formats and encodings as municipalities and the federal systems send them: .xlsx mostly; .xls (Excel
+97–2003) and .ods (LibreOffice) workbooks; CSV in cp1251, UTF-8 with BOM, and rarely cp866 or KOI8-R;
+Excel's «Текст Юникод» (.txt, UTF-16 LE with BOM, tab-separated). A ``datetime.date`` in a row is a date
+cell in .xls and .ods, and the text «dd.mm.yyyy» in .xlsx and text files.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -17,6 +25,8 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
+from .formats import XLS_MAX_ROWS, ods_bytes, xls_bytes
+
 FIXED_DT = dt.datetime(2026, 1, 15, 9, 0, 0)
 ZIP_DT = (2026, 1, 15, 9, 0, 0)
 MISSING_TOKENS = ("X", "Х", "-", "—", "нет отметки")
@@ -29,16 +39,44 @@ FAST_SHEET_XML = True
 class FileSpec:
     feed: str
     name: str
-    kind: str  # "xlsx" or "csv"
-    sheets: list = field(default_factory=list)  # xlsx: [(sheet name, rows)]
+    kind: str  # "xlsx", "xls", "ods" (workbooks) or "csv" (any delimited text)
+    sheets: list = field(default_factory=list)  # workbooks: [(sheet name, rows)]
     rows: list = field(default_factory=list)  # csv rows
-    encoding: str = "utf-8-sig"
+    encoding: str = "utf-8-sig"  # "utf-16": Excel's «Текст Юникод», little-endian with a BOM
     sep: str = ";"
     data_rows: int = 0
 
     @property
     def size(self) -> int:
         return sum(len(r) for _, r in self.sheets) + len(self.rows)
+
+    @property
+    def grid(self) -> list:
+        """The rows of the file's (first) table, to plant defects in."""
+        return self.rows if self.kind == "csv" else self.sheets[0][1]
+
+
+# How a feed may save a file: (file kind, extension, encoding, separator) per format name.
+FORMATS = {
+    "xlsx": ("xlsx", ".xlsx", None, None),
+    "xls": ("xls", ".xls", None, None),
+    "ods": ("ods", ".ods", None, None),
+    "csv1251": ("csv", ".csv", "cp1251", ";"),
+    "csv_utf8": ("csv", ".csv", "utf-8-sig", ";"),
+    "csv866": ("csv", ".csv", "cp866", ";"),
+    "csv_koi8": ("csv", ".csv", "koi8_r", ";"),
+    "txt_utf16": ("csv", ".txt", "utf-16", "\t"),
+}
+
+
+def file_spec(feed: str, stem: str, fmt: str, sheet: str, rows: list, data_rows: int) -> FileSpec:
+    """One table saved in format ``fmt`` (a key of FORMATS); a table too long for one .xls sheet as .xlsx."""
+    if fmt == "xls" and len(rows) > XLS_MAX_ROWS:
+        fmt = "xlsx"
+    kind, suffix, encoding, sep = FORMATS[fmt]
+    if kind == "csv":
+        return FileSpec(feed, stem + suffix, kind, rows=rows, encoding=encoding, sep=sep, data_rows=data_rows)
+    return FileSpec(feed, stem + suffix, kind, [(sheet, rows)], data_rows=data_rows)
 
 
 def pct(x: float, digits: int = 2) -> str:
@@ -71,6 +109,8 @@ def _sheet_data(rows: list) -> str:
             if v is None or v == "":
                 continue
             ref = f"{_COLS[j]}{i}"
+            if isinstance(v, dt.date):
+                v = _text_date(v)
             if isinstance(v, str):
                 sp = ' xml:space="preserve"' if v != v.strip() else ""
                 cells.append(f'<c r="{ref}" t="inlineStr"><is><t{sp}>{v.translate(_ESC)}</t></is></c>')
@@ -83,6 +123,11 @@ def _sheet_data(rows: list) -> str:
     return "".join(out)
 
 
+def _text_date(v):
+    """A date as the text «dd.mm.yyyy»: .xlsx and text files here carry no date cells."""
+    return v.strftime("%d.%m.%Y") if isinstance(v, dt.date) else v
+
+
 def xlsx_bytes(sheets: list) -> bytes:
     wb = Workbook(write_only=True)
     wb.properties.creator = "ФИС ОКО / ЦОКО (демо)"
@@ -91,7 +136,7 @@ def xlsx_bytes(sheets: list) -> bytes:
         ws = wb.create_sheet(title=title)
         if not FAST_SHEET_XML:
             for r in rows:
-                ws.append(r)
+                ws.append([_text_date(v) for v in r])
     buf = io.BytesIO()
     archive = zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED)
     wb.properties.modified = FIXED_DT  # openpyxl's save_workbook would stamp "now"
@@ -116,18 +161,30 @@ def xlsx_bytes(sheets: list) -> bytes:
 
 
 def csv_bytes(rows: list, encoding: str, sep: str) -> bytes:
+    """Delimited text; every character must exist in ``encoding`` (a file never holds a «?» for a letter)."""
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=sep, lineterminator="\r\n")
     for r in rows:
-        w.writerow(["" if v is None else v for v in r])
+        w.writerow(["" if v is None else _text_date(v) for v in r])
+    if encoding == "utf-16":  # as Excel saves «Текст Юникод», whatever the platform's byte order
+        return codecs.BOM_UTF16_LE + buf.getvalue().encode("utf-16-le")
     return buf.getvalue().encode(encoding)
+
+
+def file_bytes(spec: FileSpec) -> bytes:
+    if spec.kind == "xlsx":
+        return xlsx_bytes(spec.sheets)
+    if spec.kind == "xls":
+        return xls_bytes(spec.sheets)
+    if spec.kind == "ods":
+        return ods_bytes(spec.sheets, ZIP_DT)
+    return csv_bytes(spec.rows, spec.encoding, spec.sep)
 
 
 def _write_one(spec: FileSpec, out_dir: Path) -> None:
     path = out_dir / spec.feed / spec.name
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = xlsx_bytes(spec.sheets) if spec.kind == "xlsx" else csv_bytes(spec.rows, spec.encoding, spec.sep)
-    path.write_bytes(data)
+    path.write_bytes(file_bytes(spec))
 
 
 _JOBS: list = []
