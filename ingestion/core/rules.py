@@ -184,9 +184,10 @@ def shares_of_100(table: pd.DataFrame, count: pd.Series, reject: Reject, state: 
         total = total * 100
         note(state, f"{names.plural} в файле записаны долями единицы (сумма по строке 1, а не 100 %): умножены на 100")
     off = positive & ((total - 100).abs() > tolerance).fillna(False)
+    allowed = f"{tolerance:.2f}".rstrip("0").rstrip(".").replace(".", ",")  # «1,5», «1,55»
     empty = (complete & (total == 0) & (count > 0)).fillna(False).astype(bool)
     reject(off, "inconsistent", lambda m: total[m].map(
-        lambda t: f"сумма {names.genitive} {span} равна {_ru(t)} % вместо 100 % (допуск ±{_ru(tolerance)} п.п.)"))
+        lambda t: f"сумма {names.genitive} {span} равна {_ru(t)} % вместо 100 % (допуск ±{allowed} п.п.)"))
     reject(empty, "inconsistent", f"все {names.plural} равны нулю, хотя участники есть")
     return table
 
