@@ -25,7 +25,7 @@ from ingestion.feeds.social_passport import SocialPassportLoader
 from ingestion.feeds.support_events import SupportEventsLoader
 from ingestion.feeds.teachers import TeachersLoader
 from ingestion.feeds.vpr_flat import VprFlatMarksLoader, VprFlatScoresLoader
-from ingestion.feeds.vpr_reports import VprMarksLoader, VprScoresLoader
+from ingestion.feeds.vpr_reports import VprMarksLoader, VprScoresLoader, VprTasksLoader
 from ingestion.run import summary
 from tests.builders import registry_file, write_xlsx
 from tests.conftest import TEST_KEY
@@ -191,6 +191,24 @@ def test_the_fis_oko_score_distribution_gets_the_same_share_rule(landing, conn):
     code, message, _ = quarantine(conn, result.load_id)[7]
     assert code == "inconsistent" and "«0»–«5» равна 96,0 %" in message and "±1,5 п.п." in message
     assert conn.execute("select count(*) from raw.vpr_score_stat_points").fetchone()[0] == 12
+
+
+def test_task_completion_written_as_fractions_is_read_as_percent(landing, conn):
+    header = [["Выполнение заданий"], ["ВПР 2024. Математика. 5 класс"], [],
+              ["Группы участников", "Кол-во участников", "1", "2", "3К1"]]
+    fractions = write_xlsx(landing / "vpr_tasks" / "fractions.xlsx", {"Выполнение заданий": [
+        *header, ["Красноярский край", 900, 0.812, 0.6505, 0.4], ["edu240001 МБОУ СШ № 1", 25, 1, 0.72, 0]]})
+    result = VprTasksLoader(conn, TEST_KEY).load(fractions)
+    assert result.status == "loaded" and "умножены на 100" in result.message
+    stored = conn.execute("select source_row, task_code, pct_completed from raw.vpr_task_stat_values "
+                          "order by 1, 2").fetchall()
+    assert [(task, float(p)) for _, task, p in stored] == [("1", 81.2), ("2", 65.05), ("3К1", 40.0),
+                                                           ("1", 100.0), ("2", 72.0), ("3К1", 0.0)]
+    percent = write_xlsx(landing / "vpr_tasks" / "percent.xlsx", {"Выполнение заданий": [
+        *header, ["Красноярский край", 900, 81.2, 0.5, 40]]})
+    result = VprTasksLoader(conn, TEST_KEY).load(percent)
+    assert result.status == "loaded" and result.message == ""
+    assert conn.execute("select min(pct_completed) from raw.vpr_task_stat_values").fetchone()[0] == 0.5
 
 
 def test_social_passport_in_fractions_is_read_as_percent(landing, conn):

@@ -192,3 +192,6 @@ class VprTasksLoader(FisOkoReportLoader):
             extra_rows={"max_points": r"\d+", "difficulty": "[БПВ]"}, min_columns=2,
         ),
     )
+
+    def check_wide(self, spec, table, rows, reject):  # completion written as fractions of one: ×100
+        return rules.percent_shares(table, table.columns, self.file_state, self.file_name)
