@@ -53,7 +53,7 @@ def write_workbook(path: Path, rows: int, seed: int = 7) -> Path:
         login = f"edu24{school:04d}"
         if i % PUPILS_PER_SCHOOL == 0:
             sheet.append([f"МБОУ СШ № {school}({login}) | Кол-во участников: {PUPILS_PER_SCHOOL}"])
-        tasks = [rnd.randint(0, 1 + t % 2) if rnd.random() > 0.05 else None for t in range(TASKS)]
+        tasks = [rnd.randint(0, 1 + i % 2) if rnd.random() > 0.05 else None for i in range(1, TASKS + 1)]  # ≤ «i (Nб)»
         score = sum(t or 0 for t in tasks)
         sheet.append([login, f"Район {school % 40}(reg24_m{school % 40:03d})", f"МБОУ СШ № {school}", 40000 + i,
                       1 + i % 3, 1 + i % 2, "М" if i % 2 else "Ж", f"Участник {i}", *tasks, score,

@@ -25,12 +25,13 @@ def write_xlsx(path: Path, sheets: dict[str, list[list]]) -> Path:
     return path
 
 
-def registry_file(folder: Path) -> Path:
+def registry_file(folder: Path, schools: list[tuple] = SCHOOLS) -> Path:
+    """The registry workbook of ``schools`` (rows as in ``SCHOOLS``) and one reorganisation."""
     header = ["Код ОО (регистр)", "Логин ФИС ОКО", "Код РЦОИ", "ОГРН", "ИНН", "Полное наименование",
               "Краткое наименование", "Муниципалитет", "Тип ОО", "Местность", "Расстояние до муниципального центра, км",
               "Малокомплектная", "Численность обучающихся", "Статус", "Головная ОО (для филиала)"]
     rows = [["Реестр общеобразовательных организаций"], header]
-    for code, login, rcoi, name, municipality in SCHOOLS:
+    for code, login, rcoi, name, municipality in schools:
         rows.append([code, login, rcoi, "1022401000000", "2456000000", name, name, municipality, "СОШ",
                      "городская", "0", "нет", 300, "действующая", None])
     reorganisations = [

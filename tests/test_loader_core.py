@@ -175,6 +175,17 @@ def test_original_file_is_archived_under_its_checksum(landing, conn, tmp_path):
     assert Path(kept).name == f"{sha}.xlsx" and file_checksum(Path(kept)) == (sha, size)
 
 
+def test_a_key_repeated_chunks_later_is_quarantined_and_a_refused_row_claims_no_key(landing, conn):
+    rows = [vpr_pupil("edu240001", "P-0001", (9, 0, 0), 2),  # task 1 above its 1 point: refused, key not taken
+            vpr_pupil("edu240001", "P-0001", (1, 0, 0), 3),  # the first accepted row of P-0001
+            vpr_pupil("edu240002", "P-0002", (0, 0, 0), 2),
+            vpr_pupil("edu240001", "P-0001", (0, 0, 0), 2)]  # a repeat, two chunks later
+    result = VprIndividualLoader(conn, TEST_KEY, chunk_rows=1).load(vpr_file(landing, "v.xlsx", rows))
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 2)
+    assert result.reasons == {"invalid_value": 1, "duplicate_row": 1}
+    assert conn.execute("select mark from raw.vpr_results order by source_row").fetchall() == [(3,), (2,)]
+
+
 def test_a_key_repeated_in_one_chunk_is_quarantined(landing, conn):
     twice = [*PUPILS[:2], vpr_pupil("edu240001", "P-0001", (0, 0, 0), 2)]
     result = VprIndividualLoader(conn, TEST_KEY).load(vpr_file(landing, "v.xlsx", twice))

@@ -25,7 +25,7 @@ from ingestion.feeds.social_passport import SocialPassportLoader
 from ingestion.feeds.support_events import SupportEventsLoader
 from ingestion.feeds.teachers import TeachersLoader
 from ingestion.feeds.vpr_flat import VprFlatMarksLoader, VprFlatScoresLoader
-from ingestion.feeds.vpr_reports import VprMarksLoader
+from ingestion.feeds.vpr_reports import VprMarksLoader, VprScoresLoader, VprTasksLoader
 from ingestion.run import summary
 from tests.builders import registry_file, write_xlsx
 from tests.conftest import TEST_KEY
@@ -130,6 +130,85 @@ def test_the_fis_oko_marks_report_gets_the_same_share_rule(landing, conn):
     stored = conn.execute("select org_level, pct_2 from raw.vpr_mark_stats order by source_row").fetchall()
     assert [(level, float(p)) for level, p in stored] == [("country", 8.0), ("region", 15.0)]
     assert "102,0 %" in quarantine(conn, result.load_id)[7][1]
+
+
+SCORES_HEADER = ["Год", "Класс", "Предмет", "Логин", "Кол-во участников"]
+
+
+def scores_file(landing: Path, name: str, rows: list[tuple]) -> Path:
+    """A flat regional extract of score distributions: (login, n, shares «0»…«k-1») per row."""
+    width = len(rows[0][2])
+    return csv_file(landing, "vpr_flat_scores", name, [SCORES_HEADER + [str(k) for k in range(width)]]
+                    + [["2024", 5, "Математика", login, n, *shares] for login, n, shares in rows])
+
+
+def test_a_score_distribution_missing_100_by_more_than_its_rounding_is_quarantined(landing, conn):
+    path = scores_file(landing, "scores.csv", [
+        ("edu240001", 40, ["3,2"] * 30 + ["5,52"]),  # 101,52 %: 31 rounded shares may miss 100 by 1,55 p.p.
+        ("edu240002", 40, ["3,2"] * 30 + ["6,0"]),  # 102 %
+        ("edu240003", 30, ["0"] * 31),  # participants, no shares
+    ])
+    result = VprFlatScoresLoader(conn, TEST_KEY).load(path)
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 1, 2)
+    bad = quarantine(conn, result.load_id)
+    assert bad[3][0] == "inconsistent" and "«0»–«30» равна 102,0 %" in bad[3][1] and "±1,55 п.п." in bad[3][1]
+    assert bad[4][0] == "inconsistent" and "равны нулю" in bad[4][1]
+    stored = conn.execute("select source_row, count(*), sum(pct), max(pct) from raw.vpr_flat_score_points "
+                          "group by source_row").fetchall()
+    assert [(row, n, float(total), float(top)) for row, n, total, top in stored] == [(2, 31, 101.52, 5.52)]
+    assert rules.score_share_tolerance(31) == pytest.approx(1.55)
+    assert rules.score_share_tolerance(4) == rules.MARK_SHARE_TOLERANCE_PP  # never stricter than the marks'
+
+
+def test_score_shares_written_as_fractions_are_converted_and_counts_refused(landing, conn):
+    fractions = scores_file(landing, "fractions.csv", [("edu240001", 20, ["0,1", "0,2", "0,3", "0,25", "0,15"]),
+                                                      ("edu240002", 8, ["0", "0,125", "0,5", "0,25", "0,125"])])
+    result = VprFlatScoresLoader(conn, TEST_KEY).load(fractions)
+    assert (result.status, result.rows_loaded) == ("loaded", 2)
+    assert "по первичным баллам" in result.message and "умножены на 100" in result.message
+    stored = conn.execute("select source_row, score, pct from raw.vpr_flat_score_points order by 1, 2").fetchall()
+    assert [float(p) for _, _, p in stored] == [10, 20, 30, 25, 15, 0, 12.5, 50, 25, 12.5]
+    counts = scores_file(landing, "counts.csv", [("edu240001", 20, [2, 4, 6, 5, 3]),
+                                                 ("edu240002", 8, [0, 1, 4, 2, 1])])
+    refused = VprFlatScoresLoader(conn, TEST_KEY).load(counts)
+    assert refused.status == "failed" and "Файл «counts.csv»" in refused.message
+    assert "количества участников" in refused.message and "строке 2" in refused.message
+    mixed = scores_file(landing, "mixed.csv", [("edu240001", 20, ["10", "20", "30", "25", "15"]),
+                                               ("edu240002", 8, ["0", "0,125", "0,5", "0,25", "0,125"])])
+    refused = VprFlatScoresLoader(conn, TEST_KEY).load(mixed)
+    assert refused.status == "failed" and "по-разному" in refused.message
+
+
+def test_the_fis_oko_score_distribution_gets_the_same_share_rule(landing, conn):
+    rows = [["Распределение первичных баллов"], ["ВПР 2024. Математика. 5 класс"], [],
+            ["Группы участников", "Кол-во участников", 0, 1, 2, 3, 4, 5],
+            ["Вся выборка", 1200000, 1.2, 3.4, 10.5, 30.1, 35.8, 19],
+            ["Красноярский край", 900, 2, 4, 11, 30, 35, 18],
+            ["edu240001 МБОУ СШ № 1", 25, 4, 8, 12, 28, 32, 12]]  # 96 %
+    path = write_xlsx(landing / "vpr_scores" / "scores.xlsx", {"Распределение первичных баллов": rows})
+    result = VprScoresLoader(conn, TEST_KEY).load(path)
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 2, 1)
+    code, message, _ = quarantine(conn, result.load_id)[7]
+    assert code == "inconsistent" and "«0»–«5» равна 96,0 %" in message and "±1,5 п.п." in message
+    assert conn.execute("select count(*) from raw.vpr_score_stat_points").fetchone()[0] == 12
+
+
+def test_task_completion_written_as_fractions_is_read_as_percent(landing, conn):
+    header = [["Выполнение заданий"], ["ВПР 2024. Математика. 5 класс"], [],
+              ["Группы участников", "Кол-во участников", "1", "2", "3К1"]]
+    fractions = write_xlsx(landing / "vpr_tasks" / "fractions.xlsx", {"Выполнение заданий": [
+        *header, ["Красноярский край", 900, 0.812, 0.6505, 0.4], ["edu240001 МБОУ СШ № 1", 25, 1, 0.72, 0]]})
+    result = VprTasksLoader(conn, TEST_KEY).load(fractions)
+    assert result.status == "loaded" and "умножены на 100" in result.message
+    stored = conn.execute("select source_row, task_code, pct_completed from raw.vpr_task_stat_values "
+                          "order by 1, 2").fetchall()
+    assert [(task, float(p)) for _, task, p in stored] == [("1", 81.2), ("2", 65.05), ("3К1", 40.0),
+                                                           ("1", 100.0), ("2", 72.0), ("3К1", 0.0)]
+    percent = write_xlsx(landing / "vpr_tasks" / "percent.xlsx", {"Выполнение заданий": [
+        *header, ["Красноярский край", 900, 81.2, 0.5, 40]]})
+    result = VprTasksLoader(conn, TEST_KEY).load(percent)
+    assert result.status == "loaded" and result.message == ""
+    assert conn.execute("select min(pct_completed) from raw.vpr_task_stat_values").fetchone()[0] == 0.5
 
 
 def test_social_passport_in_fractions_is_read_as_percent(landing, conn):

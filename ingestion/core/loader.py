@@ -30,6 +30,7 @@ from ingestion.core.layout import GroupedColumns, Layout, LayoutFinder, whole_so
 from ingestion.core.pseudonym import Pseudonymiser
 from ingestion.core.redact import displayable, shown
 from ingestion.core.schools import SchoolResolver
+from ingestion.core.seen_keys import SeenKeys
 from ingestion.core.sources import Row, Sheet, is_blank, open_sheets
 from ingestion.core.tracebacks import code_traceback
 from ingestion.core.values import normalise_text
@@ -78,11 +79,12 @@ class FeedLoader:
     # The folder the feed's files land in (defaults to the feed code).
     folder: ClassVar[str | None] = None
 
-    def __init__(self, conn: psycopg.Connection, key: bytes, *, chunk_rows: int = 20000,
+    def __init__(self, conn: psycopg.Connection, key: bytes, *, chunk_rows: int = 10000,
                  on_chunk: Callable[[int], None] | None = None, archive_dir: Path | None = None):
         self.conn = conn
         self.archive_dir = archive_dir  # where original files are kept; None keeps them only in landing
         self.pseudonymiser = Pseudonymiser(key)
+        # rows typed and COPYed at a time: one chunk's frames are most of a load's memory (bench_load_memory.py)
         self.chunk_rows = chunk_rows
         self.on_chunk = on_chunk  # called after each chunk is copied (used to test interrupted loads)
 
@@ -103,6 +105,12 @@ class FeedLoader:
     def transform(self, frame: pd.DataFrame, reject: Callable[[pd.Series, str, str], None]) -> pd.DataFrame:
         """Feed-specific derivations and checks on a typed chunk; ``reject(mask, reason, problem)``."""
         return frame
+
+    def check_wide(self, spec: WideColumns, table: pd.DataFrame, rows: pd.DataFrame,
+                   reject: Callable[[pd.Series, str, str], None]) -> pd.DataFrame | None:
+        """Checks across one row's wide values (``table``: one row per source row, one column per wide
+        column, labelled by its key; ``rows``: the typed chunk); return the table converted, or None."""
+        return None
 
     def child_frames(self, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
         """Extra child tables built from a typed chunk (beyond the wide columns)."""
@@ -233,7 +241,7 @@ class FeedLoader:
                     continue
                 if sheet.name not in found:
                     found.append(sheet.name)
-                    self.seen_keys: set = set()
+                    self.seen_keys = SeenKeys()  # compact: its memory must not grow much with the file
                     self.file_state: dict = {}  # per-file decisions of the row rules (rules.py), and notes on the load
                 if len(found) > 1:  # row numbers are per sheet: one file, one table
                     raise LayoutError(path, f"таблица «{self.title}» есть на нескольких листах ({', '.join(found)}): "
@@ -319,11 +327,8 @@ class FeedLoader:
                    lambda m: codes[m].map(self.resolver.unknown_text))
         if self.unique:
             # In file order: a key seen in an earlier accepted row (this chunk or before) is a repeat.
-            repeated = []
-            for key, accepted in zip(zip(*(typed[c] for c in self.unique), strict=True), reason.isna(), strict=True):
-                repeated.append(accepted and key in self.seen_keys)
-                if accepted and not repeated[-1]:
-                    self.seen_keys.add(key)
+            repeated = self.seen_keys.repeats(zip(*(typed[c] for c in self.unique), strict=True),
+                                              reason.isna().to_numpy())
             reject(pd.Series(repeated, index=typed.index), "duplicate_row",
                    "строка с тем же ключом уже встречалась в этом файле выше")
 
@@ -370,6 +375,7 @@ class FeedLoader:
                          for row, c in first.items()}
                 mask = pd.Series(typed.index.isin(list(texts)), index=typed.index)
                 reject(mask, "invalid_value", pd.Series(texts).reindex(typed.index))
+            value = self._checked_wide(spec, value, columns, typed, reject)
             frame = pd.DataFrame({"source_row": np.repeat([number for number, _ in chunk], width),
                                   spec.value.name: value.array})
             for key in columns[0][1]:
@@ -378,6 +384,17 @@ class FeedLoader:
                 frame[key] = np.tile([extras.get(i, {}).get(key) for i, _ in columns], n)
             frames.setdefault(spec.table, []).append(frame)
         return {t: pd.concat(parts, ignore_index=True) for t, parts in frames.items()}
+
+    def _checked_wide(self, spec: WideColumns, value: pd.Series, columns: list, typed, reject) -> pd.Series:
+        """``check_wide`` on the values pivoted per source row; the row-major values it converted, if any."""
+        width = len(columns)
+        labels = [keys[next(iter(keys))] if len(keys) == 1 else tuple(keys.values()) for _, keys in columns]
+        table = pd.DataFrame({label: value.iloc[j::width].array for j, label in enumerate(labels)},
+                             index=typed.index)
+        checked = self.check_wide(spec, table, typed, reject)
+        if checked is None:
+            return value
+        return pd.Series(pd.array(checked.to_numpy(dtype="float64", na_value=np.nan).ravel(), dtype=value.dtype))
 
     def _wide_extras(self, layout: Layout) -> dict[int, dict]:
         """Values for wide columns read from rows above the header (difficulty, maximum points)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,6 +30,9 @@ SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 # one decimal can miss 100 by up to 4 × 0.05 = 0.2 p.p.; published reports also round each share
 # independently from already rounded counts, so up to ±1.5 p.p. is rounding, more is an error.
 MARK_SHARE_TOLERANCE_PP = 1.5
+# A distribution over k primary scores has k shares: each rounded to one decimal is off by up to 0.05 p.p.,
+# so its sum may miss 100 by 0.05 × k (a distribution over 0..30: ±1.55 p.p.).
+SHARE_ROUNDING_PP = 0.05
 # The same shares written as fractions of one («0,12») sum to 1 within the same rounding, scaled.
 FRACTION_SUM_TOLERANCE = 0.02
 # Counts written where percentages belong sum exactly to the number of participants.
@@ -117,7 +121,31 @@ def person_names(raw: pd.Series) -> pd.Series:
 def mark_shares(frame: pd.DataFrame, reject: Reject, state: dict, file_name: str,
                 shares: Iterable[str] = ("pct_2", "pct_3", "pct_4", "pct_5"), n: str = "n_participants",
                 tolerance: float = MARK_SHARE_TOLERANCE_PP) -> pd.DataFrame:
-    """Mark shares as percentages: fractions of one converted, counts refused, each group summing to 100.
+    """Mark shares as percentages: fractions of one converted, counts refused, each group summing to 100
+    (``shares_of_100``)."""
+    shares = list(shares)
+    count = frame[n] if n in frame else pd.Series(pd.NA, index=frame.index, dtype="Float64")
+    table = shares_of_100(frame[shares], count, reject, state, file_name, MARK_SHARES, tolerance)
+    return frame.assign(**{c: table[c] for c in shares})
+
+
+@dataclass(frozen=True)
+class ShareNames:
+    """How messages name a group of shares that sum to 100 % (Russian)."""
+
+    plural: str  # «доли отметок»
+    genitive: str  # «долей отметок»
+    state_key: str  # where the file's evidence is kept in ``file_state``
+
+
+MARK_SHARES = ShareNames("доли отметок", "долей отметок", "mark_share_rows")
+SCORE_SHARES = ShareNames("доли участников по первичным баллам", "долей участников по первичным баллам",
+                          "score_share_rows")
+
+
+def shares_of_100(table: pd.DataFrame, count: pd.Series, reject: Reject, state: dict, file_name: str,
+                  names: ShareNames, tolerance: float) -> pd.DataFrame:
+    """Shares of one group (one row of ``table``) as percentages summing to 100; the table, converted.
 
     How the shares are written is decided per file from every row whose shares are all present: each such
     row sums to 100 (percentages), to 1 (fractions) or to n (counts). Rows where two readings coincide
@@ -125,41 +153,57 @@ def mark_shares(frame: pd.DataFrame, reject: Reject, state: dict, file_name: str
     counts, or percentages mixed with fractions, refuse the file. Then each group's shares must sum to
     100 within ``tolerance`` percentage points, else the row is quarantined as «inconsistent».
     """
-    shares = list(shares)
-    table = frame[shares].astype("Float64")
+    columns = list(table.columns)
+    span = f"«{columns[0]}»–«{columns[-1]}»" if len(columns) > 1 else f"«{columns[0]}»"
+    table = table.astype("Float64")
     complete = table.notna().all(axis=1)
     total = table.sum(axis=1, skipna=False)
     positive = (complete & (total > 0)).fillna(False).astype(bool)
-    count = frame[n].astype("Float64") if n in frame else pd.Series(pd.NA, index=frame.index, dtype="Float64")
+    count = count.astype("Float64")
     as_percent = positive & ((total - 100).abs() <= tolerance).fillna(False)
-    as_fraction = positive & ((total - 1).abs() <= FRACTION_SUM_TOLERANCE).fillna(False)
+    as_fraction = positive & ((total - 1).abs() <= max(FRACTION_SUM_TOLERANCE, tolerance / 100)).fillna(False)
     as_count = positive & ((total - count).abs() <= COUNT_SUM_TOLERANCE).fillna(False)
     evidence = {"percent": as_percent & ~as_count, "fraction": as_fraction & ~as_count,
                 "count": as_count & ~as_percent & ~as_fraction}
-    seen: dict = state.setdefault("mark_share_rows", {})
+    seen: dict = state.setdefault(names.state_key, {})
     for kind, mask in evidence.items():
         if mask.any() and kind not in seen:
             rows = state.get("source_rows")
             seen[kind] = int(rows[mask].iloc[0]) if rows is not None else "?"
     path = Path(file_name)
     if "count" in seen:
-        raise LoadError(path, f"в столбцах долей отметок записаны количества участников, а не проценты (например, "
+        raise LoadError(path, f"в столбцах {names.genitive} записаны количества участников, а не проценты (например, "
                               f"в строке {seen['count']} сумма равна числу участников): пришлите файл с долями в "
                               "процентах")
     if "percent" in seen and "fraction" in seen:
-        raise LoadError(path, f"доли отметок записаны по-разному: в строке {seen['percent']} — в процентах, в строке "
+        raise LoadError(path, f"{names.plural} записаны по-разному: в строке {seen['percent']} — в процентах, в строке "
                               f"{seen['fraction']} — долями единицы; файл не загружен, пришлите его с долями в "
                               "процентах во всех строках")
     if "fraction" in seen:
-        frame = frame.assign(**{c: (table[c] * 100).round(8) for c in shares})
+        table = (table * 100).round(8)
         total = total * 100
-        note(state, "доли отметок в файле записаны долями единицы (сумма по строке 1, а не 100 %): умножены на 100")
+        note(state, f"{names.plural} в файле записаны долями единицы (сумма по строке 1, а не 100 %): умножены на 100")
     off = positive & ((total - 100).abs() > tolerance).fillna(False)
+    allowed = f"{tolerance:.2f}".rstrip("0").rstrip(".").replace(".", ",")  # «1,5», «1,55»
     empty = (complete & (total == 0) & (count > 0)).fillna(False).astype(bool)
     reject(off, "inconsistent", lambda m: total[m].map(
-        lambda t: f"сумма долей отметок «2»–«5» равна {_ru(t)} % вместо 100 % (допуск ±{_ru(tolerance)} п.п.)"))
-    reject(empty, "inconsistent", "все доли отметок равны нулю, хотя участники есть")
-    return frame
+        lambda t: f"сумма {names.genitive} {span} равна {_ru(t)} % вместо 100 % (допуск ±{allowed} п.п.)"))
+    reject(empty, "inconsistent", f"все {names.plural} равны нулю, хотя участники есть")
+    return table
+
+
+def score_share_tolerance(shares: int) -> float:
+    """Tolerance of a distribution over ``shares`` primary scores: each share rounded to one decimal may be
+    off by 0.05 p.p., so the sum by up to 0.05 × k; never stricter than the mark shares' ±1.5 p.p."""
+    return max(MARK_SHARE_TOLERANCE_PP, SHARE_ROUNDING_PP * shares)
+
+
+def score_shares(spec, table: pd.DataFrame, rows: pd.DataFrame, reject: Reject, state: dict,
+                 file_name: str) -> pd.DataFrame:
+    """A feed's ``check_wide`` for a distribution of primary scores (columns «0»…«max», percent of the
+    participants ``n_participants`` of each row)."""
+    return shares_of_100(table, rows["n_participants"], reject, state, file_name, SCORE_SHARES,
+                         score_share_tolerance(table.shape[1]))
 
 
 def percent_shares(frame: pd.DataFrame, columns: Iterable[str], state: dict, file_name: str) -> pd.DataFrame:

@@ -49,6 +49,9 @@ class VprFlatScoresLoader(FeedLoader):
     partition = ("year", "grade", "subject")  # regional extracts
     unique = ("year", "grade", "subject", "school_id")
 
+    def check_wide(self, spec, table, rows, reject):  # shares as percent, each row's summing to 100
+        return rules.score_shares(spec, table, rows, reject, self.file_state, self.file_name)
+
     def transform(self, frame, reject):
         rules.subjects(frame["subject"], reject)
         return frame

@@ -110,6 +110,9 @@ class VprScoresLoader(FisOkoReportLoader):
                                     "не «Распределение первичных баллов» (похоже на «Статистику по отметкам»); "
                                     "файл не загружен")
 
+    def check_wide(self, spec, table, rows, reject):  # shares as percent, each row's summing to 100
+        return rules.score_shares(spec, table, rows, reject, self.file_state, self.file_name)
+
 
 JOURNAL_GROUPS = (("lowered", "понизили"), ("confirmed", "подтвердили"), ("raised", "повысили"), ("total", "всего"))
 
@@ -189,3 +192,6 @@ class VprTasksLoader(FisOkoReportLoader):
             extra_rows={"max_points": r"\d+", "difficulty": "[БПВ]"}, min_columns=2,
         ),
     )
+
+    def check_wide(self, spec, table, rows, reject):  # completion written as fractions of one: ×100
+        return rules.percent_shares(table, table.columns, self.file_state, self.file_name)
