@@ -45,7 +45,10 @@ def test_dag_run_loads_every_feed(airflow_env, demo_landing, db_url, conn):
     conf = json.dumps({"landing": str(demo_landing)})
     run = subprocess.run([sys.executable, "-m", "airflow", "dags", "test", "edu_region_pipeline", "--conf", conf],
                          env=env, cwd=ROOT, capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    output = run.stdout + run.stderr
+    # dbt's own error lines name the failing model or test; the traceback tail alone does not
+    errors = [line for line in output.splitlines() if "ERROR" in line or "Error" in line or "deadlock" in line]
+    assert run.returncode == 0, "\n".join(errors[-40:]) + output[-2000:]
     from ingestion.feeds import LOADERS
 
     loaded = {feed for (feed,) in conn.execute("select distinct feed from raw.load_ledger where status = 'loaded'")}
