@@ -31,6 +31,7 @@ from ingestion.core.redact import displayable, shown
 from ingestion.core.schools import SchoolResolver
 from ingestion.core.sources import Row, is_blank, open_sheets
 from ingestion.core.values import normalise_text
+from warehouse import locks
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ class FeedLoader:
             result = LoadResult(self.feed, path.name, "loaded", load_id=load_id)
             try:
                 with self.conn.transaction():
+                    locks.share_with_loads(self.conn)  # waits for a running dbt build (warehouse.locks)
                     self.resolver = SchoolResolver.from_database(self.conn) if self.resolves_schools else None
                     self._copy_file(path, load_id, result)
                     self._check_snapshot(path, result)
