@@ -30,6 +30,7 @@ from tests.conftest import TEST_KEY
 from warehouse import embedded, locks, secret_files
 
 ROOT = Path(__file__).resolve().parent.parent
+NO_PASSFILE = "/nonexistent/pgpass"  # libpq ignores a missing password file: no password is sent
 AS_ROOT = os.geteuid() == 0
 
 
@@ -137,7 +138,7 @@ def _connect(scratch: Scratch, host: str, dbname: str = "edu", **extra) -> psyco
 def test_no_connection_without_the_password(scratch, over):
     host = "127.0.0.1" if over == "tcp" else str(scratch.pgdata)
     with pytest.raises(psycopg.OperationalError, match="no password supplied"):
-        _connect(scratch, host, passfile=os.devnull)
+        _connect(scratch, host, passfile=NO_PASSFILE)
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         _connect(scratch, host, password="not-the-password")
     password = (scratch.root / ".local" / "secrets" / "postgres.password").read_text().strip()
@@ -167,6 +168,20 @@ def test_secret_files_are_the_owners_only(scratch):
     assert stat.S_IMODE(scratch.pgdata.stat().st_mode) == 0o700
 
 
+def test_a_lost_password_file_is_replaced_and_the_old_password_refused(scratch):
+    secrets_dir = scratch.root / ".local" / "secrets"
+    old_password = (secrets_dir / "postgres.password").read_text().strip()
+    for name in ("postgres.password", "pgpass"):
+        (secrets_dir / name).unlink()
+    assert scratch.embedded("start") == scratch.url
+    new_password = (secrets_dir / "postgres.password").read_text().strip()
+    assert new_password != old_password
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        _connect(scratch, "127.0.0.1", password=old_password)
+    with psycopg.connect(scratch.url) as conn:
+        assert conn.execute("select 1").fetchone()[0] == 1
+
+
 def test_a_trust_cluster_of_an_older_version_is_secured(closed_folder):
     old = Scratch(closed_folder / "old")
     port = old.python(
@@ -177,12 +192,12 @@ def test_a_trust_cluster_of_an_older_version_is_secured(closed_folder):
         "port = e._choose_port(); e._start_server(srv, port); print(port)\n"
     )
     try:
-        with _connect(old, "127.0.0.1", dbname="postgres", passfile=os.devnull) as conn:  # trust, as it was
+        with _connect(old, "127.0.0.1", dbname="postgres", passfile=NO_PASSFILE) as conn:  # trust, as it was
             assert conn.execute("select rolpassword is null from pg_authid where rolname = 'postgres'").fetchone()[0]
         url = old.embedded("start")
         assert f":{port}/" in url
         with pytest.raises(psycopg.OperationalError, match="no password supplied"):
-            _connect(old, "127.0.0.1", passfile=os.devnull)
+            _connect(old, "127.0.0.1", passfile=NO_PASSFILE)
         with psycopg.connect(url) as conn:
             assert conn.execute("select count(*) from pg_hba_file_rules where auth_method <> 'scram-sha-256'"
                                 ).fetchone()[0] == 0

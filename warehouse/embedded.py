@@ -294,12 +294,20 @@ def _start_server(srv: Server, port: int) -> None:
         raise _failed(f"сервер не запустился на порту {port}")
 
 
-def _ensure_database() -> None:
+def _ensure_database() -> bool:
+    """Create the warehouse database if missing; False when the cluster refuses the stored password."""
     import psycopg
 
-    with psycopg.connect(url("postgres"), autocommit=True) as conn:
+    try:
+        conn = psycopg.connect(url("postgres"), autocommit=True)
+    except psycopg.OperationalError as exc:
+        if "password authentication failed" in str(exc):
+            return False
+        raise
+    with conn:
         if conn.execute("select 1 from pg_database where datname = %s", (DATABASE,)).fetchone() is None:
             conn.execute(f"create database {DATABASE}")
+    return True
 
 
 def start() -> str:
@@ -316,7 +324,12 @@ def start() -> str:
         _secure_old_cluster(srv, secret)
     if running_pid() is None:
         _start_server(srv, port)
-    _ensure_database()
+    if not _ensure_database():
+        # The password file was lost and a new one made: give the cluster the new password (offline).
+        _secure_old_cluster(srv, secret)
+        _start_server(srv, port)
+        if not _ensure_database():
+            raise RuntimeError(f"Встроенный PostgreSQL не принимает пароль из {PASSFILE}; журнал: {LOG_FILE}")
     return url()
 
 
