@@ -31,9 +31,13 @@ def _write_private(target: Path, text: str, *, replace: bool) -> None:
         if replace:
             os.replace(temporary, target)
         else:
-            os.link(temporary, target)  # fails if another process created it first
-    except FileExistsError:
-        pass
+            try:
+                os.link(temporary, target)  # fails if another process created it first
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links
+                if not target.exists():
+                    os.replace(temporary, target)
     finally:
         if os.path.lexists(temporary):
             os.unlink(temporary)
