@@ -18,6 +18,7 @@ export PATH="$ROOT/.venv/bin:$PATH"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$ROOT/.local/run}"
 mkdir -p "$XDG_RUNTIME_DIR" "$ROOT/.local"
+chmod 700 "$ROOT/.local"  # runtime state, secrets and the cluster: the clone owner's only
 # Airflow: project-local home and metadata database, no examples, no telemetry.
 export AIRFLOW_HOME="${AIRFLOW_HOME:-$ROOT/.local/airflow}"
 export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"

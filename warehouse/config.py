@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import secrets
 
-from warehouse.paths import LOCAL_DIR
+from warehouse import secret_files
 
-KEY_FILE = LOCAL_DIR / "secrets" / "pseudonym.key"
+KEY_FILE = secret_files.SECRETS_DIR / "pseudonym.key"
 
 
 def warehouse_url() -> str:
@@ -28,8 +28,4 @@ def pseudonym_key() -> bytes:
     configured = os.environ.get("EDU_PSEUDONYM_KEY")
     if configured:
         return configured.encode()
-    if not KEY_FILE.exists():
-        KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-        KEY_FILE.touch(mode=0o600)
-        KEY_FILE.write_text(secrets.token_hex(32))
-    return KEY_FILE.read_text().strip().encode()
+    return secret_files.read_or_create(KEY_FILE.name, lambda: secrets.token_hex(32)).encode()

@@ -154,17 +154,24 @@ class FileRecord:
 def archive(path: Path, archive_dir: Path, feed: str, sha256: str) -> Path:
     """Keep the original file, content-addressed, so a load can be traced back to the exact bytes.
 
-    A copy, not a hard link: a landing file overwritten in place must not change the archive.
+    A copy, not a hard link: a landing file overwritten in place must not change the archive. Originals
+    hold names, so the archive is its owner's only: folders 700, files 600 (older copies are tightened).
     """
     target = archive_dir / feed / f"{sha256}{path.suffix.lower()}"
+    for folder in (archive_dir, target.parent):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-        shutil.copyfile(path, partial)
+        with path.open("rb") as source, os.fdopen(
+                os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as copy:
+            os.fchmod(copy.fileno(), 0o600)  # a partial file left by a killed run may be older and wider
+            shutil.copyfileobj(source, copy, 1 << 20)
         if file_checksum(partial)[0] != sha256:
             partial.unlink()
             raise LoadError(path, "файл изменился во время чтения: загрузите его ещё раз, когда запись закончится")
         partial.replace(target)
+    target.chmod(0o600)
     return target
 
 

@@ -34,6 +34,7 @@ from ingestion.core.seen_keys import SeenKeys
 from ingestion.core.sources import Row, Sheet, is_blank, open_sheets
 from ingestion.core.tracebacks import code_traceback
 from ingestion.core.values import normalise_text
+from warehouse import locks
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,7 @@ class FeedLoader:
             result = LoadResult(self.feed, path.name, "loaded", load_id=load_id)
             try:
                 with self.conn.transaction():
+                    locks.share_with_loads(self.conn)  # waits for a running dbt build (warehouse.locks)
                     self.resolver = SchoolResolver.from_database(self.conn) if self.resolves_schools else None
                     self._copy_file(path, load_id, result)
                     self._check_snapshot(path, result)
