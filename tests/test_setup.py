@@ -268,8 +268,9 @@ def test_loads_share_and_a_build_waits_for_them(db_url):
 def test_a_feed_load_waits_for_the_build(db_url, tmp_path):
     path = registry_file(tmp_path)
     with locks.exclusive_build(db_url), psycopg.connect(_with_lock_timeout(db_url), autocommit=True) as conn:
-        with pytest.raises(errors.LockNotAvailable):
-            SchoolRegistryLoader(conn, TEST_KEY).load(path)
+        waited = SchoolRegistryLoader(conn, TEST_KEY).load(path)  # lock_timeout runs out: the file fails
+        assert waited.status == "failed"
+        assert "занято построением витрин" in waited.message and "Реестр_ОО.xlsx" in waited.message
         assert conn.execute("select count(*) from raw.school_registry").fetchone()[0] == 0
     with psycopg.connect(db_url, autocommit=True) as conn:
         assert SchoolRegistryLoader(conn, TEST_KEY).load(path).status == "loaded"

@@ -161,7 +161,11 @@ class FeedLoader:
             result = LoadResult(self.feed, path.name, "loaded", load_id=load_id)
             try:
                 with self.conn.transaction():
-                    locks.share_with_loads(self.conn)  # waits for a running dbt build (warehouse.locks)
+                    try:  # waits for a running dbt build (warehouse.locks)
+                        locks.share_with_loads(self.conn)
+                    except psycopg.errors.LockNotAvailable as exc:  # the caller's lock_timeout ran out
+                        raise LoadError(path, "хранилище занято построением витрин (dbt build): файл не загружен, "
+                                              "загрузите его после окончания построения") from exc
                     self.resolver = SchoolResolver.from_database(self.conn) if self.resolves_schools else None
                     self._copy_file(path, load_id, result)
                     self._check_snapshot(path, result)
