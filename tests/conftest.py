@@ -65,6 +65,18 @@ def conn(db_url):
         yield connection
 
 
+@pytest.fixture
+def landing(tmp_path, conn):
+    """A landing folder whose registry (tests.builders' schools) is written and loaded."""
+    from ingestion.feeds.registry import ReorganisationLoader, SchoolRegistryLoader
+    from tests.builders import registry_file
+
+    registry_file(tmp_path)
+    for loader in (ReorganisationLoader, SchoolRegistryLoader):
+        assert loader(conn, TEST_KEY).load(next((tmp_path / "registry").iterdir())).status == "loaded"
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def demo_landing(tmp_path_factory) -> Path:
     """A small demo region (every feed, every layout variant), generated once per test session."""

@@ -9,23 +9,13 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from ingestion.core.ledger import file_checksum
-from ingestion.feeds.registry import ReorganisationLoader, SchoolRegistryLoader
+from ingestion.feeds.registry import SchoolRegistryLoader
 from ingestion.feeds.vpr_individual import VprIndividualLoader
-from tests.builders import registry_file, vpr_pupil, vpr_rows, write_xlsx
+from tests.builders import vpr_pupil, vpr_rows, write_xlsx
 from tests.conftest import TEST_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def landing(tmp_path, conn):
-    registry_file(tmp_path)
-    for loader in (ReorganisationLoader, SchoolRegistryLoader):
-        assert loader(conn, TEST_KEY).load(next((tmp_path / "registry").iterdir())).status == "loaded"
-    return tmp_path
 
 
 def vpr_file(folder: Path, name: str, pupils: list[list]) -> Path:

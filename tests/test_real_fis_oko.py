@@ -15,21 +15,12 @@ import pytest
 
 from ingestion.core.layout import header_text, is_totals_label
 from ingestion.feeds.objectivity_markers import ObjectivityMarkersLoader
-from ingestion.feeds.registry import ReorganisationLoader, SchoolRegistryLoader
 from ingestion.feeds.vpr_individual import VprIndividualLoader
 from ingestion.feeds.vpr_reports import VprJournalLoader, VprMarksLoader, VprScoresLoader, VprTasksLoader
-from tests.builders import registry_file, write_xlsx
+from tests.builders import write_xlsx
 from tests.conftest import TEST_KEY
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "real" / "fis_oko"
-
-
-@pytest.fixture
-def landing(tmp_path, conn):
-    registry_file(tmp_path)
-    for loader in (ReorganisationLoader, SchoolRegistryLoader):
-        assert loader(conn, TEST_KEY).load(next((tmp_path / "registry").iterdir())).status == "loaded"
-    return tmp_path
 
 
 def land(landing: Path, feed: str, name: str) -> Path:

@@ -10,8 +10,6 @@ import pytest
 
 from ingestion.core.pseudonym import Pseudonymiser
 from ingestion.feeds.gia import GiaLoader
-from ingestion.feeds.registry import ReorganisationLoader, SchoolRegistryLoader
-from tests.builders import registry_file
 from tests.conftest import TEST_KEY
 from tests.fixtures.real.rcoi import make_rcoi
 
@@ -24,12 +22,10 @@ COLUMNS = ("exam", "subject_code", "subject", "exam_date", "year", "school_code"
 
 
 @pytest.fixture
-def landing(tmp_path, conn):
-    registry_file(tmp_path)
-    for loader in (ReorganisationLoader, SchoolRegistryLoader):
-        assert loader(conn, TEST_KEY).load(next((tmp_path / "registry").iterdir())).status == "loaded"
-    (tmp_path / "gia").mkdir()
-    return tmp_path / "gia"
+def landing(landing):
+    """The ГИА folder of a landing whose registry is loaded (conftest's ``landing``)."""
+    (landing / "gia").mkdir()
+    return landing / "gia"
 
 
 def pupil(code: str) -> str:

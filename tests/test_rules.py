@@ -20,25 +20,16 @@ from ingestion.feeds.kdr import KdrLoader
 from ingestion.feeds.official_lists import ShnorListLoader
 from ingestion.feeds.olympiads import OlympiadsLoader
 from ingestion.feeds.performance import PerformanceLoader
-from ingestion.feeds.registry import ReorganisationLoader, SchoolRegistryLoader
 from ingestion.feeds.social_passport import SocialPassportLoader
 from ingestion.feeds.support_events import SupportEventsLoader
 from ingestion.feeds.teachers import TeachersLoader
 from ingestion.feeds.vpr_flat import VprFlatMarksLoader, VprFlatScoresLoader
 from ingestion.feeds.vpr_reports import VprMarksLoader, VprScoresLoader, VprTasksLoader
 from ingestion.run import summary
-from tests.builders import registry_file, write_xlsx
+from tests.builders import write_xlsx
 from tests.conftest import TEST_KEY
 
 NEXT_YEAR = dt.date.today().year + 1
-
-
-@pytest.fixture
-def landing(tmp_path, conn):
-    registry_file(tmp_path)
-    for loader in (ReorganisationLoader, SchoolRegistryLoader):
-        assert loader(conn, TEST_KEY).load(next((tmp_path / "registry").iterdir())).status == "loaded"
-    return tmp_path
 
 
 def csv_file(folder: Path, feed: str, name: str, rows: list[list]) -> Path:
