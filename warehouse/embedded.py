@@ -58,7 +58,7 @@ SUPERUSER = "postgres"
 # PostgreSQL refuses to run as root; as root we run it as this system user.
 SERVICE_USER = "embedded_postgres"
 SHARED_INSTALL = Path("/usr/local/lib/embedded-postgres")
-DEFAULT_PORT = 55432
+DEFAULT_PORT = 25432  # below Linux's ephemeral range (32768–60999), where a client socket may hold it
 SOCKET_PATH_MAX = 107  # sun_path of a Unix socket, without the terminating NUL
 
 HBA = """\
