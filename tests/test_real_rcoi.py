@@ -312,17 +312,23 @@ def test_a_small_file_replacing_a_large_one_is_noted_in_the_ledger_and_the_summa
     many = REPLACED_MINIMUM + 10
     whole = GiaLoader(conn, TEST_KEY).load(flat(landing, "ЕГЭ_2025_1.csv", [("03.06.2025", "основной", 20)] * many))
     assert whole.rows_loaded == many and whole.message == ""
+    # the reviewer's case: three participants of the additional period leave the main period alone
+    extra = GiaLoader(conn, TEST_KEY).load(flat(landing, "ЕГЭ_2025_1_дополнительный_период.csv",
+                                                [("04.09.2025", "дополнительный", 19)] * 3, first=9000))
+    assert (extra.rows_loaded, extra.rows_replaced, extra.message) == (3, 0, "")
+    assert by_period(conn) == {"main": (many, many), "additional": (3, 3)}
     # the same main period, a few participants only (a file of one school, or mislabelled)
     part = GiaLoader(conn, TEST_KEY).load(flat(landing, "ЕГЭ_2025_1_часть.csv",
                                                [("04.06.2025", "основной", 21)] * 3, first=5000))
     assert (part.rows_loaded, part.rows_replaced) == (3, many)
+    assert by_period(conn) == {"main": (3, 3), "additional": (3, 3)}
     assert part.rows_replaced > REPLACED_FACTOR * part.rows_loaded
     expected = (f"файл «ЕГЭ_2025_1_часть.csv» заменил {many} строк прежних загрузок, принёс 3: проверьте, что это "
                 "полный файл за экзамен, год, предмет и период ГИА")
     assert part.message == expected
     assert conn.execute("select notes from raw.load_ledger where load_id = %s",
                         (part.load_id,)).fetchone()[0] == expected
-    text = summary([whole, part])
+    text = summary([whole, extra, part])
     header, gia_line = text.splitlines()[1:3]
     assert header.split()[-1] == "заменено" and gia_line.split()[-1] == str(many)
     assert f"  {expected}" in text.splitlines()
@@ -332,3 +338,16 @@ def test_a_small_file_replacing_a_large_one_is_noted_in_the_ledger_and_the_summa
     assert (again.rows_replaced, again.message) == (3, "")
     assert conn.execute("select notes from raw.load_ledger where load_id = %s", (again.load_id,)).fetchone()[0] is None
     assert "заменил" not in summary([again])
+
+
+def test_rows_loaded_before_the_period_joined_the_key_get_their_dates_period(landing, conn):
+    """The schema update: an old index on exam × year × subject is rebuilt, a protocol's NULL periods filled."""
+    _protocol_on(conn, landing, "Протокол_ЕГЭ_2025_01_доп.csv", "01 - Русский язык 2025.09.05")
+    conn.execute("update raw.gia_results set period = null")
+    conn.execute("drop index raw.gia_results_partition")
+    conn.execute("create index gia_results_partition on raw.gia_results (exam, year, subject_code)")
+    for statement in GiaLoader.ddl():
+        conn.execute(statement)
+    assert by_period(conn) == {"additional": (3, 3)}
+    assert "period" in conn.execute("select indexdef from pg_indexes where schemaname = 'raw' "
+                                    "and indexname = 'gia_results_partition'").fetchone()[0]
