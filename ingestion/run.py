@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 
 from ingestion.core import landing as landing_folder
-from ingestion.core import ledger
+from ingestion.core import ledger, replacements
 from ingestion.core.ledger import REASONS
 from ingestion.core.loader import FeedLoader, LoadResult
 from ingestion.feeds import BY_FEED, LOADERS
@@ -104,7 +104,7 @@ def summary(results: Iterable[LoadResult], ignored: Iterable[Path | str] = ()) -
     results = list(results)
     lines = ["Загрузка: файлы и строки по потокам данных",
              f"{'поток':<26}{'файлов':>7}{'пропущ.':>8}{'ошибок':>7}{'отказ':>6}"
-             f"{'прочитано':>11}{'загружено':>11}{'отложено':>10}"]
+             f"{'прочитано':>11}{'загружено':>11}{'отложено':>10}{'заменено':>10}"]
     reasons: Counter = Counter()
     for feed in dict.fromkeys(r.feed for r in results):
         mine = [r for r in results if r.feed == feed]
@@ -112,17 +112,23 @@ def summary(results: Iterable[LoadResult], ignored: Iterable[Path | str] = ()) -
             f"{feed:<26}{len(mine):>7}{sum(r.status == 'skipped' for r in mine):>8}"
             f"{sum(r.status in FAILED for r in mine):>7}{sum(r.status == 'refused' for r in mine):>6}"
             f"{sum(r.rows_read for r in mine):>11}{sum(r.rows_loaded for r in mine):>11}"
-            f"{sum(r.rows_quarantined for r in mine):>10}")
+            f"{sum(r.rows_quarantined for r in mine):>10}{sum(r.rows_replaced for r in mine):>10}")
         for r in mine:
             reasons.update(r.reasons)
     total = (sum(r.rows_read for r in results), sum(r.rows_loaded for r in results),
-             sum(r.rows_quarantined for r in results))
+             sum(r.rows_quarantined for r in results), sum(r.rows_replaced for r in results))
     lines.append(f"{'итого':<26}{len(results):>7}{sum(r.status == 'skipped' for r in results):>8}"
                  f"{sum(r.status in FAILED for r in results):>7}{sum(r.status == 'refused' for r in results):>6}"
-                 f"{total[0]:>11}{total[1]:>11}{total[2]:>10}")
+                 f"{total[0]:>11}{total[1]:>11}{total[2]:>10}{total[3]:>10}")
     if reasons:
         lines.append("Отложенные строки по причинам:")
         lines += [f"  {code}: {n} — {REASONS.get(code, code)}" for code, n in reasons.most_common()]
+    cuts = [replacements.note(r.file, r.rows_replaced, r.rows_loaded,
+                              getattr(BY_FEED.get(r.feed), "partition_title", None)) for r in results]
+    cuts = [c for c in cuts if c]
+    if cuts:
+        lines.append(f"Загрузки, заменившие намного больше строк, чем принесли ({len(cuts)}):")
+        lines += [f"  {c}" for c in cuts]
     failed = [r for r in results if r.status in FAILED]
     if failed:
         lines.append(f"Файлы, которые не удалось загрузить ({len(failed)}):")

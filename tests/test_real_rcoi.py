@@ -119,8 +119,9 @@ def test_corrected_protocol_with_a_changed_date_replaces_not_doubles(landing, co
     second = GiaLoader(conn, TEST_KEY).load(make_rcoi.write_csv(landing / "Протокол_ЕГЭ_2025_01_исправленный.csv",
                                                                 rows))
     assert (first.rows_loaded, second.rows_loaded, second.rows_replaced) == (3, 3, 3)
-    assert conn.execute("select count(*), count(distinct participant_id), min(exam_date), max(exam_date) "
-                        "from raw.gia_results").fetchone() == (3, 3, dt.date(2025, 6, 4), dt.date(2025, 6, 4))
+    assert conn.execute("select count(*), count(distinct participant_id), min(exam_date), max(exam_date), "
+                        "min(period), max(period) from raw.gia_results").fetchone() == (
+        3, 3, dt.date(2025, 6, 4), dt.date(2025, 6, 4), "main", "main")  # no period in a protocol: the date's
     assert conn.execute("select status, superseded_by from raw.load_ledger where load_id = %s",
                         (first.load_id,)).fetchone() == ("replaced", second.load_id)
 
@@ -234,3 +235,119 @@ def test_protocol_lines_are_told_apart():
         "Код участника")
     assert [protocol.exam_named(t) for t in ("Протокол_ОГЭ_2025", "Протокол ЕГЭ", "ГВЭ-11 и ЕГЭ", "ГИА-9")] == [
         "OGE", "EGE", None, None]
+
+
+# ----------------------------------------------------------------- periods: the partition and its replacement
+def _protocol_on(conn, landing, name: str, header: str):
+    """The compact ЕГЭ protocol under another block header (another exam day)."""
+    rows = make_rcoi.ege_compact_csv_rows()
+    rows[0] = [header]
+    return GiaLoader(conn, TEST_KEY).load(make_rcoi.write_csv(landing / name, rows))
+
+
+def by_period(conn) -> dict[str, tuple[int, int]]:
+    """Rows per period: (rows, distinct participants)."""
+    return {p: (n, d) for p, n, d in conn.execute(
+        "select period, count(*), count(distinct participant_id) from raw.gia_results group by period")}
+
+
+def test_an_additional_period_keeps_the_main_one_and_a_corrected_main_replaces_only_it(landing, conn):
+    """Protocols name no period: the exam date's month gives it (gia_periods), and the period is in the key."""
+    main = _protocol_on(conn, landing, "Протокол_ЕГЭ_2025_01.csv", "01 - Русский язык 2025.06.03")
+    additional = _protocol_on(conn, landing, "Протокол_ЕГЭ_2025_01_доп.csv", "01 - Русский язык 2025.09.05")
+    assert (main.rows_loaded, additional.rows_loaded, additional.rows_replaced) == (3, 3, 0)
+    assert by_period(conn) == {"main": (3, 3), "additional": (3, 3)}
+    corrected = _protocol_on(conn, landing, "Протокол_ЕГЭ_2025_01_испр.csv", "01 - Русский язык 2025.06.04")
+    assert (corrected.rows_loaded, corrected.rows_replaced) == (3, 3)
+    assert by_period(conn) == {"main": (3, 3), "additional": (3, 3)}
+    assert conn.execute("select period, min(exam_date), max(exam_date), min(load_id), max(load_id) "
+                        "from raw.gia_results group by period order by period").fetchall() == [
+        ("additional", dt.date(2025, 9, 5), dt.date(2025, 9, 5), additional.load_id, additional.load_id),
+        ("main", dt.date(2025, 6, 4), dt.date(2025, 6, 4), corrected.load_id, corrected.load_id)]
+    assert conn.execute("select load_id, status from raw.load_ledger where load_id in (%s, %s) order by 1",
+                        (main.load_id, additional.load_id)).fetchall() == [
+        (main.load_id, "replaced"), (additional.load_id, "loaded")]
+
+
+FLAT_HEADER = ["Экзамен", "Код предмета", "Предмет", "Дата экзамена", "Период", "Код ОУ", "Код участника",
+               "Первичный балл"]
+
+
+def flat(landing, name: str, rows: list[tuple[str, str, int]], first: int = 1) -> Path:
+    """A flat ЕГЭ extract of Russian: (date, period, primary score) per participant, codes from ``first``."""
+    return make_rcoi.write_csv(landing / name, [FLAT_HEADER, *(
+        ["ЕГЭ", 1, "Русский язык", date, period, "240001", f"{2000000000 + first + i}", score]
+        for i, (date, period, score) in enumerate(rows))])
+
+
+def test_a_period_the_file_names_wins_and_one_against_the_date_is_quarantined(landing, conn):
+    path = flat(landing, "ЕГЭ_2025_1.csv", [
+        ("03.06.2025", "основной", 20),   # as the date says
+        ("05.05.2025", "досрочный", 21),  # early days running into May: within the slack, the file's period stays
+        ("20.06.2025", "резервный", 22),  # a reserve day: kept as the file names it
+        ("04.09.2025", "основной", 23),   # September named main: would re-key the row into the wrong partition
+        ("04.09.2025", "", 24),           # no period: the date's
+    ])
+    result = GiaLoader(conn, TEST_KEY).load(path)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 4, 1)
+    assert dict(conn.execute("select primary_score, period from raw.gia_results").fetchall()) == {
+        20: "main", 21: "early", 22: "reserve", 24: "additional"}
+    ((row, (reason, message)),) = quarantine(conn, result.load_id).items()
+    assert (row, reason) == (5, "inconsistent")
+    assert "период «основной» не соответствует дате экзамена 04.09.2025" in message
+    assert "дополнительный период" in message
+
+
+def test_every_month_has_exactly_one_period():
+    from ingestion.feeds.gia import period_months
+
+    months = [m for first, last in period_months().values() for m in range(first, last + 1)]
+    assert sorted(months) == list(range(1, 13))
+
+
+def test_a_small_file_replacing_a_large_one_is_noted_in_the_ledger_and_the_summary(landing, conn):
+    from ingestion.core.replacements import REPLACED_FACTOR, REPLACED_MINIMUM
+    from ingestion.run import summary
+
+    many = REPLACED_MINIMUM + 10
+    whole = GiaLoader(conn, TEST_KEY).load(flat(landing, "ЕГЭ_2025_1.csv", [("03.06.2025", "основной", 20)] * many))
+    assert whole.rows_loaded == many and whole.message == ""
+    # the reviewer's case: three participants of the additional period leave the main period alone
+    extra = GiaLoader(conn, TEST_KEY).load(flat(landing, "ЕГЭ_2025_1_дополнительный_период.csv",
+                                                [("04.09.2025", "дополнительный", 19)] * 3, first=9000))
+    assert (extra.rows_loaded, extra.rows_replaced, extra.message) == (3, 0, "")
+    assert by_period(conn) == {"main": (many, many), "additional": (3, 3)}
+    # the same main period, a few participants only (a file of one school, or mislabelled)
+    part = GiaLoader(conn, TEST_KEY).load(flat(landing, "ЕГЭ_2025_1_часть.csv",
+                                               [("04.06.2025", "основной", 21)] * 3, first=5000))
+    assert (part.rows_loaded, part.rows_replaced) == (3, many)
+    assert by_period(conn) == {"main": (3, 3), "additional": (3, 3)}
+    assert part.rows_replaced > REPLACED_FACTOR * part.rows_loaded
+    expected = (f"файл «ЕГЭ_2025_1_часть.csv» заменил {many} строк прежних загрузок, принёс 3: проверьте, что это "
+                "полный файл за экзамен, год, предмет и период ГИА")
+    assert part.message == expected
+    assert conn.execute("select notes from raw.load_ledger where load_id = %s",
+                        (part.load_id,)).fetchone()[0] == expected
+    text = summary([whole, extra, part])
+    header, gia_line = text.splitlines()[1:3]
+    assert header.split()[-1] == "заменено" and gia_line.split()[-1] == str(many)
+    assert f"  {expected}" in text.splitlines()
+    # a correction of about the same size is not noted
+    again = GiaLoader(conn, TEST_KEY).load(flat(landing, "ЕГЭ_2025_1_испр.csv", [("04.06.2025", "основной", 22)] * 3,
+                                                first=7000))
+    assert (again.rows_replaced, again.message) == (3, "")
+    assert conn.execute("select notes from raw.load_ledger where load_id = %s", (again.load_id,)).fetchone()[0] is None
+    assert "заменил" not in summary([again])
+
+
+def test_rows_loaded_before_the_period_joined_the_key_get_their_dates_period(landing, conn):
+    """The schema update: an old index on exam × year × subject is rebuilt, a protocol's NULL periods filled."""
+    _protocol_on(conn, landing, "Протокол_ЕГЭ_2025_01_доп.csv", "01 - Русский язык 2025.09.05")
+    conn.execute("update raw.gia_results set period = null")
+    conn.execute("drop index raw.gia_results_partition")
+    conn.execute("create index gia_results_partition on raw.gia_results (exam, year, subject_code)")
+    for statement in GiaLoader.ddl():
+        conn.execute(statement)
+    assert by_period(conn) == {"additional": (3, 3)}
+    assert "period" in conn.execute("select indexdef from pg_indexes where schemaname = 'raw' "
+                                    "and indexname = 'gia_results_partition'").fetchone()[0]

@@ -23,7 +23,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from ingestion.core import ledger, rules
+from ingestion.core import ledger, replacements, rules
 from ingestion.core.columns import Column, WideColumns
 from ingestion.core.errors import LayoutError, LoadError
 from ingestion.core.layout import GroupedColumns, Layout, LayoutFinder, whole_source_rows
@@ -177,8 +177,12 @@ class FeedLoader:
                         (result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_replaced,
                          load_id),
                     )
+                    state = getattr(self, "file_state", {})
+                    if cut := replacements.note(path.name, result.rows_replaced, result.rows_loaded,
+                                                getattr(self, "partition_title", None)):
+                        state.setdefault("notes", []).append(cut)  # a load far smaller than what it replaced
                     # notes on conversions; rows read and none loaded: 'rejected', not 'loaded'
-                    rules.finish_load(self.conn, load_id, result, getattr(self, "file_state", {}))
+                    rules.finish_load(self.conn, load_id, result, state)
             except LoadError as exc:
                 self._fail(result, str(exc))
             except Exception as exc:  # a reader or a rule met something unforeseen: this file fails, not the run

@@ -28,6 +28,11 @@ LONG = re.compile(r"(?:\d+\(\d+\))*")
 FIRST_YEAR = 2009  # the first year of ЕГЭ everywhere: regional histories start there
 SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
 TASK_COLUMNS = ("short_answers", "long_answers")
+# A period named in the file is accepted when the exam date lies within this many months of the period's
+# months in the federal calendar (gia_periods.csv): the calendar shifts a little from year to year (an early
+# ОГЭ running into May, ЕГЭ retake days in July), but a September date named «основной» is a mistake that
+# would put the rows into the wrong partition, so such a row is quarantined, never re-keyed silently.
+PERIOD_SLACK_MONTHS = 1
 # Values a protocol gives for a whole block (or a flat file for the whole file) instead of a column.
 BLOCK_COLUMNS = {"exam": "Экзамен", "subject_code": "Код предмета", "exam_date": "Дата экзамена"}
 
@@ -57,6 +62,28 @@ def max_primary() -> dict[tuple[str, int, int], int]:
                 for r in csv.DictReader(handle) if (r["exam"], r["subject_code"]) in codes}
 
 
+@cache
+def period_months() -> dict[str, tuple[int, int]]:
+    """Months of the exam date of each ГИА period (the federal ОГЭ/ЕГЭ calendar), from the dbt seed."""
+    with (SEEDS / "gia_periods.csv").open(encoding="utf-8") as handle:
+        return {r["period"]: (int(r["month_from"]), int(r["month_to"])) for r in csv.DictReader(handle)}
+
+
+def period_of(date: dt.date | None) -> str | None:
+    """The period an exam date falls in by the federal calendar (reserve days belong to their period)."""
+    if date is None or pd.isna(date):
+        return None
+    return next((p for p, (first, last) in period_months().items() if first <= date.month <= last), None)
+
+
+def period_fits(period: str | None, date: dt.date | None) -> bool:
+    """Whether a period named in the file agrees with the exam date (within PERIOD_SLACK_MONTHS)."""
+    if period is None or pd.isna(period) or date is None or pd.isna(date) or period == "reserve":
+        return True  # reserve days exist in every period: the date alone cannot contradict them
+    first, last = period_months().get(period, (1, 12))
+    return first - PERIOD_SLACK_MONTHS <= date.month <= last + PERIOD_SLACK_MONTHS
+
+
 class GiaLoader(FeedLoader):
     feed = "gia"
     title = "ГИА (ОГЭ, ЕГЭ): результаты участников"
@@ -81,11 +108,32 @@ class GiaLoader(FeedLoader):
         Column("passed_minimum", r"порог|^зачет|^преодол", "bool", required=False),
     )
     extra_columns = {"year": "smallint"}
-    # A corrected extract replaces its exam × year × subject whole, whatever dates it names (a corrected
-    # date must not leave the old rows beside the new).
-    partition = ("exam", "year", "subject_code")
+    # A corrected extract replaces its exam × year × subject × period whole, whatever dates it names (a
+    # corrected date must not leave the old rows beside the new), while a file of another period (the
+    # additional one in September) leaves the main period alone. The period is the file's, else the one of
+    # the exam date in the federal calendar (``period_of``): never NULL, since the replacement matches by «=».
+    partition = ("exam", "year", "subject_code", "period")
+    partition_title = "экзамен, год, предмет и период ГИА"
     # Within a file a participant may sit a subject twice (main period and reserve day): kept apart by date.
     unique = ("participant_id", "exam", "subject_code", "exam_date")
+
+    @classmethod
+    def ddl(cls) -> list[str]:
+        # Until the period joined the partition, the index was on exam × year × subject and a protocol's rows
+        # had no period: once, rebuild the index and give those rows their date's period (never NULL).
+        months = " ".join(f"when extract(month from exam_date) between {a} and {b} then '{p}'"
+                          for p, (a, b) in period_months().items())
+        return [
+            f"""do $$ begin
+                   if exists (select 1 from pg_indexes where schemaname = 'raw'
+                              and indexname = 'gia_results_partition' and indexdef not like '%period%') then
+                       drop index raw.gia_results_partition;
+                       update raw.gia_results set period = case {months} end
+                       where period is null and exam_date is not null;
+                   end if;
+               end $$""",
+            *super().ddl(),
+        ]
 
     # ----------------------------------------------------------------- protocol blocks
     def blocks(self, path, sheet):
@@ -140,7 +188,22 @@ class GiaLoader(FeedLoader):
         self._check_task_strings(frame, reject)
         year = frame["exam_date"].map(lambda d: None if d is None or pd.isna(d) else d.year).astype("Int64")
         self._check_plausible(frame, year, reject)
-        return frame.assign(year=year)
+        return frame.assign(year=year, period=self._period(frame, reject))
+
+    def _period(self, frame, reject) -> pd.Series:
+        """The file's period, checked against the date; where the file names none, the date's period."""
+        given, dates = frame["period"], frame["exam_date"]
+        fits = pd.Series([period_fits(p, d) for p, d in zip(given, dates, strict=True)], index=frame.index)
+        names = {code: name for name, code in PERIODS.items()}
+        reject(~fits, "inconsistent", lambda m: pd.Series(
+            [f"период «{names[p]}» не соответствует дате экзамена {d:%d.%m.%Y} (по федеральному расписанию "
+             f"ГИА это {names.get(period_of(d), 'другой')} период)" for p, d in zip(given[m], dates[m], strict=True)],
+            index=frame.index[m]))
+        period = given.where(given.notna(), dates.map(period_of))
+        # A month the seed leaves out would leave the partition NULL, and a NULL partition is never replaced.
+        reject(period.isna() & dates.notna(), "missing_value", lambda m: dates[m].map(
+            lambda d: f"не удалось определить период ГИА по дате экзамена {d:%d.%m.%Y} (нет месяца в gia_periods)"))
+        return period
 
     def _check_block_columns(self, frame, reject):
         for name, label in BLOCK_COLUMNS.items():
