@@ -110,6 +110,18 @@ def test_a_nul_byte_refuses_the_file_naming_the_line_and_encoding():
     assert "NUL" in message and "в строке 3" in message and "cp1251" in message
 
 
+@pytest.mark.parametrize(("workbook", "kind"), [
+    ("formulas_without_values.xlsx", "формат .xlsx или .ods — zip-архив"),
+    ("contingent.ods", "формат .xlsx или .ods — zip-архив"),
+    ("contingent.xls", "формат Excel 97–2003 .xls"),
+])
+def test_a_workbook_renamed_to_csv_is_refused_as_a_workbook_not_as_binary_text(tmp_path, workbook, kind):
+    renamed = tmp_path / "results.csv"
+    shutil.copy(FORMATS / workbook, renamed)
+    assert refusal(renamed) == (f"Файл «results.csv»: файл — книга Excel ({kind}), а не текст: сохраните его "
+                                "с расширением .xlsx (или .xls/.ods)")
+
+
 def test_a_nul_byte_past_the_sample_is_found_while_streaming(tmp_path):
     line = "240001;МБОУ СШ 1 г. Назарово;512;3,5\r\n"
     lines = 70_000 // len(line.encode("cp1251")) + 10  # past the 64 KB the encoding is detected from

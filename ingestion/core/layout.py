@@ -155,7 +155,7 @@ class LayoutFinder:
         if scan.ambiguous:
             raise LayoutError(path, scan.ambiguous)
         problem = (f"не найдена строка заголовка в первых {self.header_scan} строках: "
-                   f"нет столбцов {', '.join('«' + m + '»' for m in scan.best[1])}")
+                   f"нет столбцов {', '.join(quoted(m) for m in scan.best[1])}")
         return None, problem
 
     def _try(self, number: int, header_rows: list[tuple], scan: _Scan) -> Layout | None:
@@ -184,10 +184,13 @@ class LayoutFinder:
         return layout, missing
 
     def _match_columns(self, number, cells, texts, taken: set[int], columns, optional=frozenset()):
-        fixed, labels, missing, ambiguous = {}, {}, [], []
+        fixed, labels, missing, ambiguous, wrong_unit = {}, {}, [], [], []
         for column in columns:
-            candidates = [i for i, t in enumerate(texts) if i not in taken and t and re.search(column.header, t)]
+            matching = [i for i, t in enumerate(texts) if i not in taken and t and re.search(column.header, t)]
+            candidates = [i for i in matching if not wrong_unit_header(column, texts[i])]
             if not candidates:
+                if matching:
+                    wrong_unit.append((column, matching[0]))
                 if column.required and column.name not in optional:
                     missing.append(column.label or column.name)
                 continue
@@ -198,12 +201,15 @@ class LayoutFinder:
             taken.add(index)
             fixed[column.name] = index
             labels[column.name] = header_label(cells[index])
-        if missing:
+        if missing and len(missing) > sum(c.required and c.name not in optional for c, _ in wrong_unit):
             return None, missing
+        if wrong_unit:  # the row is the header but for a column in other units: refused, never read as ours
+            raise _Ambiguous(f"в строке заголовка {number} " + "; ".join(
+                f"столбец {quoted(header_label(cells[index]))} {unit_problem(column)}" for column, index in wrong_unit))
         if ambiguous:
             column, candidates = ambiguous[0]
-            names = " и ".join(f"«{header_label(cells[i])}»" for i in candidates)
-            raise _Ambiguous(f"в строке заголовка {number} столбцу «{column.label or column.name}» подходят "
+            names = " и ".join(quoted(header_label(cells[i])) for i in candidates)
+            raise _Ambiguous(f"в строке заголовка {number} столбцу {quoted(column.label or column.name)} подходят "
                              f"несколько столбцов: {names}; ни один не назван точно, а угадывать нельзя: "
                              "переименуйте лишний столбец")
         wide = []
@@ -266,6 +272,41 @@ def _group_label(header: str, measures: dict[str, str]) -> str:
         if cut != header:
             return cut
     return header
+
+
+def quoted(label: str) -> str:
+    """A label in «», unless it already stands in them («2» stays «2», not ««2»»)."""
+    return label if label.startswith("«") and label.endswith("»") else f"«{label}»"
+
+
+# Headers that say their unit: shares («%», «доля», «процент») or counts («кол-во», «количество», «число», «чел.»).
+PERCENT_HEADER = re.compile(r"%|(?<![а-я])(дол(я|и|ей|ях)|процент\w*)(?![а-я])")
+COUNT_HEADER = re.compile(r"(?<![а-я])(кол-?во|количеств\w*|числ[оа]|чел(\.|овек\w*)?)(?![а-я])")
+
+
+def is_percent_column(column: Column) -> bool:
+    return column.kind == "decimal" and column.minimum == 0 and column.maximum == 100
+
+
+def wrong_unit_header(column: Column, text: str) -> bool:
+    """A count column never reads a header of shares, a percent column never one of counts only.
+
+    «Только на «4» и «5», %» holds 30 (%), not 30 pupils: read as a count it would be a wrong number.
+    """
+    if is_percent_column(column):
+        return COUNT_HEADER.search(text) is not None and PERCENT_HEADER.search(text) is None
+    if column.kind == "int":
+        return PERCENT_HEADER.search(text) is not None
+    return False
+
+
+def unit_problem(column: Column) -> str:
+    label = quoted(column.label or column.name)
+    if is_percent_column(column):
+        return (f"содержит количество, а для столбца {label} ожидаются доли в процентах: "
+                "пришлите проценты, а не числа")
+    return (f"содержит доли в процентах, а для столбца {label} ожидаются числа (количество): "
+            "пришлите числа, а не проценты")
 
 
 def _choose(column: Column, candidates: list[int], texts: list[str]) -> int | None:

@@ -24,7 +24,7 @@ class VprFlatMarksLoader(FeedLoader):
         Column("school_name", r"^оо$", required=False, public=True),
         school(r"^логин", "Логин"),
         count("n_participants", r"^кол-во участников", label="Кол-во участников"),
-        *(percent(f"pct_{m}", rf"^{m}$", label=f"«{m}»") for m in (2, 3, 4, 5)),
+        *(percent(f"pct_{m}", rf"^«?{m}»?$", label=f"«{m}»") for m in (2, 3, 4, 5)),  # «2» or 2
     )
     partition = ("year", "grade", "subject")  # regional extracts
     unique = ("year", "grade", "subject", "school_id")

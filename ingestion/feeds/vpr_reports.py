@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingestion.core import rules
-from ingestion.core.columns import Column, WideColumns
+from ingestion.core.columns import Column, WideColumns, fold
 from ingestion.core.errors import LayoutError
 from ingestion.core.layout import GroupedColumns, is_totals_label
 from ingestion.core.loader import FeedLoader, Layout
@@ -53,6 +53,7 @@ class FisOkoReportLoader(FeedLoader):
 
     def preamble(self, path: Path, rows, layout: Layout) -> dict:
         self.check_header(path, layout)
+        self.municipalities = rules.known_municipalities(self.conn)
         self.org_index = layout.fixed.get("org_name")
         title = find_title(rows, VPR_TITLE)
         if title is None:
@@ -68,7 +69,24 @@ class FisOkoReportLoader(FeedLoader):
         return index is not None and index < len(cells) and is_totals_label(cells[index])
 
     def transform(self, frame, reject):
-        return frame.assign(**classify_org(frame["org_name"]))
+        orgs = classify_org(frame["org_name"])
+        unknown_municipalities(frame["org_name"], orgs["org_level"], getattr(self, "municipalities", None), reject)
+        return frame.assign(**orgs)
+
+
+def unknown_municipalities(names: pd.Series, level: pd.Series, known: frozenset[str] | None, reject) -> None:
+    """A row that is neither a school with a login nor a region is a municipality only if it is one.
+
+    «МБОУ СШ № 34» without its login would otherwise be stored as a municipality. A municipality is known by
+    the registry's name or by its ФИС ОКО code («(reg24_m002)»); without a loaded registry nothing is checked.
+    """
+    if known is None:
+        return
+    coded = names.str.extract(MUNICIPALITY_CODE, expand=False).notna()
+    mask = (level == "municipality") & ~coded & ~names.map(lambda v: pd.isna(v) or fold(v) in known)
+    reject(mask.astype(bool), "unknown_value", lambda m: names[m].map(
+        lambda v: f"организация «{v}» в столбце «Группы участников» не является ни муниципалитетом реестра ОО, "
+                  "ни ОО с логином ФИС ОКО («edu…»): допишите логин ОО или код муниципалитета («reg…_m…»)"))
 
 
 class VprMarksLoader(FisOkoReportLoader):
@@ -80,10 +98,10 @@ class VprMarksLoader(FisOkoReportLoader):
         ORG,
         count("n_schools", r"^кол-во оо", required=False),
         count("n_participants", r"^кол-во участников", label="Кол-во участников"),
-        *(percent(f"pct_{m}", rf"^{m}$", label=f"«{m}»") for m in (2, 3, 4, 5)),
+        *(percent(f"pct_{m}", rf"^«?{m}»?$", label=f"«{m}»") for m in (2, 3, 4, 5)),  # «2» or 2
     )
     # columns «0», «1», «6» … beside «2»–«5»: a distribution of primary scores, not of marks
-    NOT_MARKS = re.compile(r"^(0|1|[6-9]|\d{2,})$")
+    NOT_MARKS = re.compile(r"^«?(0|1|[6-9]|\d{2,})»?$")
 
     def check_header(self, path: Path, layout: Layout) -> None:
         if any(self.NOT_MARKS.match(t) for t in layout.header_texts):

@@ -24,6 +24,11 @@ from ingestion.core.errors import FileFormatError
 from ingestion.core.readers.base import Row
 
 SAMPLE_BYTES = 65536
+# A workbook renamed to .csv: its first bytes say what it is (read as text it is only NUL bytes and noise).
+WORKBOOK_MAGIC = (
+    (b"PK\x03\x04", "формат .xlsx или .ods — zip-архив"),
+    (b"\xd0\xcf\x11\xe0", "формат Excel 97–2003 .xls"),
+)
 CYRILLIC_SINGLE_BYTE = ("cp1251", "cp866", "koi8_r")
 
 # Relative frequency (%) of letters in Russian text (the common textbook table, from the Russian National
@@ -144,6 +149,10 @@ def _nul_free(path: Path, handle, encoding: str) -> Iterator[str]:
 def csv_rows(path: Path) -> Iterator[Row]:
     with path.open("rb") as raw:
         sample = raw.read(SAMPLE_BYTES)
+    for magic, kind in WORKBOOK_MAGIC:
+        if sample.startswith(magic):
+            raise FileFormatError(path, f"файл — книга Excel ({kind}), а не текст: сохраните его с расширением "
+                                        ".xlsx (или .xls/.ods)")
     encoding = detect_encoding(sample)
     text = sample.decode(encoding, errors="replace")
     if not text.strip():
