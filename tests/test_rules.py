@@ -221,6 +221,35 @@ def test_social_passport_in_fractions_is_read_as_percent(landing, conn):
     assert float(conn.execute("select pct_low_income from raw.social_passport").fetchone()[0]) == 0.5
 
 
+PASSPORT_HEADER = ["Учебный год", "Код ОО", "Наименование ОО", "Всего обучающихся", "Доля из малоимущих семей, %",
+                   "Доля с ОВЗ, %", "Доля для которых русский язык не родной, %", "Доля на профилактическом учёте, %",
+                   "Доля из неполных семей, %", "Доля из семей без высшего образования, %",
+                   "Доля из семей с безработными родителями, %"]
+
+
+def test_social_passport_mixing_percent_and_fraction_rows_is_refused(landing, conn):
+    path = csv_file(landing, "social_passport", "mixed.csv", [
+        PASSPORT_HEADER,
+        ["2023-2024", "edu240001", "МБОУ СШ № 1", 300, "12,5%", "3,1%", "0%", "1,2%", "25%", "40%", "5%"],
+        ["2023-2024", "edu240002", "МБОУ СШ № 2", 200, "0,125", "0,031", "0", "0,012", "0,25", "0,4", "0,05"]])
+    result = SocialPassportLoader(conn, TEST_KEY).load(path)
+    assert result.status == "failed" and "Файл «mixed.csv»" in result.message
+    assert "по-разному" in result.message and "строке 2" in result.message and "строке 3" in result.message
+    assert conn.execute("select count(*) from raw.social_passport").fetchone()[0] == 0
+
+
+def test_a_passport_row_below_one_percent_everywhere_in_a_percent_file_is_quarantined(landing, conn):
+    path = csv_file(landing, "social_passport", "small.csv", [
+        PASSPORT_HEADER,
+        ["2023-2024", "edu240001", "МБОУ СШ № 1", 300, "12,5", "3,1", "0", "1,2", "25", "40", "5"],
+        ["2023-2024", "edu240002", "МБОУ СШ № 2", 200, "0", "0,5", "0", "0", "0", "0", "0"]])
+    result = SocialPassportLoader(conn, TEST_KEY).load(path)
+    assert result.status == "loaded" and (result.rows_loaded, result.rows_quarantined) == (1, 1)
+    code, message, _ = quarantine(conn, result.load_id)[3]
+    assert code == "inconsistent" and "не больше 1" in message and "строке 2" in message
+    assert float(conn.execute("select pct_low_income from raw.social_passport").fetchone()[0]) == 12.5
+
+
 # ----------------------------------------------------------------------------- 2. a count never exceeds n
 OLYMPIAD_HEADER = ["Учебный год", "Код ОО", "Предмет", "Этап", "Участников", "Победителей", "Призёров"]
 
