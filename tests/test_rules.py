@@ -23,6 +23,7 @@ from ingestion.feeds.performance import PerformanceLoader
 from ingestion.feeds.social_passport import SocialPassportLoader
 from ingestion.feeds.support_events import SupportEventsLoader
 from ingestion.feeds.teachers import TeachersLoader
+from ingestion.feeds.vpr_individual import VprIndividualLoader
 from ingestion.feeds.vpr_flat import VprFlatMarksLoader, VprFlatScoresLoader
 from ingestion.feeds.vpr_reports import VprMarksLoader, VprScoresLoader, VprTasksLoader
 from ingestion.run import summary
@@ -292,6 +293,32 @@ def test_pupils_with_routes_never_exceed_the_registry_enrolment(landing, conn):
     assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
     code, message, _ = quarantine(conn, result.load_id)[3]
     assert code == "inconsistent" and "(301 > 300)" in message
+
+
+def individual_file(folder: Path, pupils: list[list]) -> Path:
+    header = ["ОО", "Код участника", "Класс", *[f"{t} (2б)" for t in range(1, 6)], "Первичный балл", "Отметка"]
+    rows = [["ВПР 2024 Математика 5 класс"], ["Максимальный первичный балл", 10], ["Дата", "16.04.2024"], [], header,
+            *[["edu240001", f"P-{i:04d}", "5А", *pupil] for i, pupil in enumerate(pupils, start=1)]]
+    return write_xlsx(folder / "vpr_individual" / "ind.xlsx", {"Индивидуальные результаты": rows})
+
+
+def test_a_primary_score_other_than_the_sum_of_the_task_points_is_quarantined(landing, conn):
+    path = individual_file(landing, [
+        [2, 2, 2, 2, 2, 10, 5],
+        [2, 2, 2, 2, 2, 4, 3],  # every task filled: the score must be their sum
+        [2, "X", 1, 0, 0, 3, 3],  # a task not done: a score at least the sum of the others is possible
+        [2, "Х", 2, 2, 2, 7, 4],  # ... but not a score below that sum
+        [1, 1, 1, 1, 1, 5, 3],
+    ])
+    result = VprIndividualLoader(conn, TEST_KEY).load(path)
+    assert result.status == "loaded" and (result.rows_loaded, result.rows_quarantined) == (3, 2)
+    bad = quarantine(conn, result.load_id)
+    assert {r: c for r, (c, _, _) in bad.items()} == {7: "inconsistent", 9: "inconsistent"}
+    assert "первичный балл 4 не равен сумме баллов за задания (10)" in bad[7][1]
+    assert "первичный балл 7 меньше суммы баллов за заполненные задания (8)" in bad[9][1]
+    stored = conn.execute("select source_row, primary_score from raw.vpr_results order by 1").fetchall()
+    assert stored == [(6, 10), (8, 3), (10, 5)]
+    assert conn.execute("select count(*) from raw.vpr_task_scores").fetchone()[0] == 15
 
 
 # ----------------------------------------------------------------------------- 3. dates
