@@ -469,6 +469,21 @@ def test_kdr_classes_municipalities_and_maximum_scores(landing, conn):
     assert "25" in bad[8][1] and f"({rules.kdr_max_scores()[('kdr4_rl', 2024)]:.0f})" in bad[8][1]
 
 
+def test_kdr_skill_group_points_above_the_group_maximum_are_quarantined(landing, conn):
+    top = rules.kdr_group_maxima()[("kdr4_rl", 2024)]
+    rows = [["КДР4 ЧГ 2024 — читательская грамотность"], KDR_HEADER,
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", "4А", "K-1", 8, "базовый", top[1], top[2]],
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", "4А", "K-2", 8, "базовый", 99, 2],
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", "4А", "K-3", 8, "базовый", 1, top[2] + 0.5]]
+    result = KdrLoader(conn, TEST_KEY).load(write_xlsx(landing / "kdr" / "k.xlsx", {"Результаты": rows}))
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 2)
+    bad = quarantine(conn, result.load_id)
+    assert {r: c for r, (c, _, _) in bad.items()} == {4: "implausible_value", 5: "implausible_value"}
+    assert f"«Группа умений 1» 99 больше максимального балла группы ({top[1]:.0f})" in bad[4][1]
+    assert "«Группа умений 2»" in bad[5][1]
+    assert conn.execute("select max(points) from raw.kdr_skill_scores").fetchone()[0] == max(top[1], top[2])
+
+
 def test_subjects_outside_the_dictionary_are_quarantined(landing, conn):
     path = csv_file(landing, "olympiads", "o.csv", [
         OLYMPIAD_HEADER,

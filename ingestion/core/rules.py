@@ -52,6 +52,11 @@ def _ru(number: float, digits: int = 1) -> str:
     return f"{number:.{digits}f}".replace(".", ",")
 
 
+def ru_number(number: float) -> str:
+    """A number for a message: «4», «4,5» (a decimal comma, no trailing zeros)."""
+    return _ru(number, 0) if float(number).is_integer() else f"{number:g}".replace(".", ",")
+
+
 # ----------------------------------------------------------------------------- cell rules
 def parse_column(column: Column, raw: pd.Series, label: str) -> tuple[pd.Series, pd.Series, list]:
     """Typed values, the mask of bad cells and the faults with reasons of their own.
@@ -334,18 +339,22 @@ def registry_enrolment(conn) -> dict[str, int]:
 
 # ----------------------------------------------------------------------------- seeds with maxima
 @lru_cache(maxsize=1)
-def kdr_max_scores() -> dict[tuple[str, int], float]:
-    """Maximum primary score of each КДР work and school year: the sum of its skill groups' maxima."""
-    sums: dict[tuple[str, int], float] = {}
+def kdr_group_maxima() -> dict[tuple[str, int], dict[int, float]]:
+    """Maximum points of each skill group of each КДР work and school year (seed ``kdr_skill_groups``)."""
+    maxima: dict[tuple[str, int], dict[int, float]] = {}
     path = SEEDS / "kdr_skill_groups.csv"
     if not path.exists():
-        return sums
+        return maxima
     with path.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             for year in range(int(row["valid_from"]), int(row["valid_to"]) + 1):
-                key = (row["procedure_code"], year)
-                sums[key] = sums.get(key, 0) + float(row["max_points"])
-    return sums
+                maxima.setdefault((row["procedure_code"], year), {})[int(row["skill_group"])] = float(row["max_points"])
+    return maxima
+
+
+def kdr_max_scores() -> dict[tuple[str, int], float]:
+    """Maximum primary score of each КДР work and school year: the sum of its skill groups' maxima."""
+    return {key: sum(groups.values()) for key, groups in kdr_group_maxima().items()}
 
 
 def above_maximum(score: pd.Series, maximum: float | None, reject: Reject, label: str) -> None:
