@@ -511,6 +511,25 @@ def test_municipalities_outside_the_registry_are_quarantined(landing, conn):
     assert list(bad) == [3] and bad[3][0] == "unknown_value" and "«Энский район»" in bad[3][1]
 
 
+def test_teacher_age_bands_and_categories_from_the_known_sets(landing, conn):
+    path = csv_file(landing, "teachers", "t.csv", [
+        ["Год", "Код ОО", "ID педагога", "Предмет", "Возраст", "Квалификационная категория"],
+        ["2024", "edu240001", "T-1", "математика", "до 30", "высшая"],
+        ["2024", "edu240001", "T-2", "математика", "40-49", "Высшая категория"],
+        ["2024", "edu240001", "T-3", "математика", "50 – 59 лет", "первая квалификационная категория"],
+        ["2024", "edu240001", "T-4", "математика", "старше 60", "без категории"],
+        ["2024", "edu240001", "T-5", "математика", "47", "первая"],  # an age, not a band
+        ["2024", "edu240001", "T-6", "математика", "30–39", "Высшая категория по должности учитель"],
+    ])
+    result = TeachersLoader(conn, TEST_KEY).load(path)
+    stored = conn.execute("select teacher_id, age_band, qualification from raw.teachers order by source_row").fetchall()
+    assert [(band, category) for _, band, category in stored] == [
+        ("до 30", "highest"), ("40–49", "highest"), ("50–59", "first"), ("60 и старше", "none")]
+    bad = quarantine(conn, result.load_id)
+    assert {r: c for r, (c, _, _) in bad.items()} == {6: "invalid_value", 7: "invalid_value"}
+    assert "«Возраст»" in bad[6][1] and "«47»" in bad[6][1]
+
+
 # ----------------------------------------------------------------------------- 7. names of people
 @pytest.mark.parametrize("text", ["Иванов Иван Иванович", "Петрова А.", "Петрова А.И.", "А. И. Петрова",
                                   "Петрова Анна", "ИВАНОВ ИВАН ИВАНОВИЧ", "Семинар Петровой А.И. по ВПР",
