@@ -23,8 +23,8 @@ from ingestion.feeds.performance import PerformanceLoader
 from ingestion.feeds.social_passport import SocialPassportLoader
 from ingestion.feeds.support_events import SupportEventsLoader
 from ingestion.feeds.teachers import TeachersLoader
-from ingestion.feeds.vpr_individual import VprIndividualLoader
 from ingestion.feeds.vpr_flat import VprFlatMarksLoader, VprFlatScoresLoader
+from ingestion.feeds.vpr_individual import VprIndividualLoader
 from ingestion.feeds.vpr_reports import VprMarksLoader, VprScoresLoader, VprTasksLoader
 from ingestion.run import summary
 from tests.builders import write_xlsx
