@@ -35,12 +35,14 @@ _PATRONYMIC = r"[А-ЯЁ][а-яё]+(?:вич|вна|чна|ична|инична
 PERSON_IN_TEXT = re.compile(rf"(?<![\w.]){_WORD}\s+{_INITIALS}(?!\w)|(?<![\w.]){_INITIALS}\s?{_WORD}(?!\w)"
                             rf"|{_WORD}\s+{_WORD}\s+{_PATRONYMIC}(?!\w)")
 # A surname with two dotted initials in any case and script («иванова и.и.», «Ivanova I.I.», «и. и. иванова»);
-# the dotted pairs of common abbreviations («т.е.», «т.д.», «и.о.») are not initials.
+# the dotted pairs of common abbreviations («т.е.», «и.о.») and of places and bodies («р.п. Шушенское»,
+# «г.о. Норильск», «с.ш.») are not initials.
 _LETTERS = r"[^\W\d_]{2,}(?:-[^\W\d_]{2,})?"
 _DOTTED = r"[^\W\d_]\.\s?[^\W\d_]\."
 PERSON_DOTTED = re.compile(rf"(?<![\w.]){_LETTERS}\s+({_DOTTED})(?!\w)|(?<![\w.])({_DOTTED})\s?{_LETTERS}(?!\w)")
 ABBREVIATIONS = frozenset({"т.е.", "т.д.", "т.п.", "т.ч.", "т.к.", "т.о.", "и.о.", "н.э.", "у.е.", "с.г.", "e.g.",
-                           "i.e."})
+                           "i.e.", "р.п.", "г.о.", "м.о.", "м.р.", "с.п.", "г.п.", "н.п.", "ж.д.", "с.ш.", "о.ш.",
+                           "у.о.", "д.о.", "п.г."})
 # a capitalised surname and two initials without dots at the end («Консультация Иванов И И»)
 PERSON_BARE_INITIALS = re.compile(r"(?<!\w)[А-ЯЁA-Z][а-яёa-z]+(?:-[А-ЯЁA-Z][а-яёa-z]+)?\s+[А-ЯЁA-Z]\s+[А-ЯЁA-Z]$")
 # two or three capitalised words and nothing else
