@@ -251,6 +251,17 @@ def test_a_passport_row_below_one_percent_everywhere_in_a_percent_file_is_quaran
     assert float(conn.execute("select pct_low_income from raw.social_passport").fetchone()[0]) == 12.5
 
 
+@pytest.mark.parametrize("order", ["fractions first", "percent first"])
+def test_passport_rows_of_both_kinds_in_different_chunks_refuse_the_file(landing, conn, order):
+    percent = ["2023-2024", "edu240001", "МБОУ СШ № 1", 300, "12,5", "3,1", "0", "1,2", "25", "40", "5"]
+    fraction = ["2023-2024", "edu240002", "МБОУ СШ № 2", 200, "0,125", "0,031", "0", "0,012", "0,25", "0,4", "0,05"]
+    rows = [fraction, percent] if order == "fractions first" else [percent, fraction]
+    path = csv_file(landing, "social_passport", "chunks.csv", [PASSPORT_HEADER, *rows])
+    result = SocialPassportLoader(conn, TEST_KEY, chunk_rows=1).load(path)
+    assert result.status == "failed" and "по-разному" in result.message
+    assert conn.execute("select count(*) from raw.social_passport").fetchone()[0] == 0
+
+
 # ----------------------------------------------------------------------------- 2. a count never exceeds n
 OLYMPIAD_HEADER = ["Учебный год", "Код ОО", "Предмет", "Этап", "Участников", "Победителей", "Призёров"]
 
