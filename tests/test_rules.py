@@ -24,6 +24,7 @@ from ingestion.feeds.social_passport import SocialPassportLoader
 from ingestion.feeds.support_events import SupportEventsLoader
 from ingestion.feeds.teachers import TeachersLoader
 from ingestion.feeds.vpr_flat import VprFlatMarksLoader, VprFlatScoresLoader
+from ingestion.feeds.vpr_individual import VprIndividualLoader
 from ingestion.feeds.vpr_reports import VprMarksLoader, VprScoresLoader, VprTasksLoader
 from ingestion.run import summary
 from tests.builders import write_xlsx
@@ -221,6 +222,46 @@ def test_social_passport_in_fractions_is_read_as_percent(landing, conn):
     assert float(conn.execute("select pct_low_income from raw.social_passport").fetchone()[0]) == 0.5
 
 
+PASSPORT_HEADER = ["Учебный год", "Код ОО", "Наименование ОО", "Всего обучающихся", "Доля из малоимущих семей, %",
+                   "Доля с ОВЗ, %", "Доля для которых русский язык не родной, %", "Доля на профилактическом учёте, %",
+                   "Доля из неполных семей, %", "Доля из семей без высшего образования, %",
+                   "Доля из семей с безработными родителями, %"]
+
+
+def test_social_passport_mixing_percent_and_fraction_rows_is_refused(landing, conn):
+    path = csv_file(landing, "social_passport", "mixed.csv", [
+        PASSPORT_HEADER,
+        ["2023-2024", "edu240001", "МБОУ СШ № 1", 300, "12,5%", "3,1%", "0%", "1,2%", "25%", "40%", "5%"],
+        ["2023-2024", "edu240002", "МБОУ СШ № 2", 200, "0,125", "0,031", "0", "0,012", "0,25", "0,4", "0,05"]])
+    result = SocialPassportLoader(conn, TEST_KEY).load(path)
+    assert result.status == "failed" and "Файл «mixed.csv»" in result.message
+    assert "по-разному" in result.message and "строке 2" in result.message and "строке 3" in result.message
+    assert conn.execute("select count(*) from raw.social_passport").fetchone()[0] == 0
+
+
+def test_a_passport_row_below_one_percent_everywhere_in_a_percent_file_is_quarantined(landing, conn):
+    path = csv_file(landing, "social_passport", "small.csv", [
+        PASSPORT_HEADER,
+        ["2023-2024", "edu240001", "МБОУ СШ № 1", 300, "12,5", "3,1", "0", "1,2", "25", "40", "5"],
+        ["2023-2024", "edu240002", "МБОУ СШ № 2", 200, "0", "0,5", "0", "0", "0", "0", "0"]])
+    result = SocialPassportLoader(conn, TEST_KEY).load(path)
+    assert result.status == "loaded" and (result.rows_loaded, result.rows_quarantined) == (1, 1)
+    code, message, _ = quarantine(conn, result.load_id)[3]
+    assert code == "inconsistent" and "не больше 1" in message and "строке 2" in message
+    assert float(conn.execute("select pct_low_income from raw.social_passport").fetchone()[0]) == 12.5
+
+
+@pytest.mark.parametrize("order", ["fractions first", "percent first"])
+def test_passport_rows_of_both_kinds_in_different_chunks_refuse_the_file(landing, conn, order):
+    percent = ["2023-2024", "edu240001", "МБОУ СШ № 1", 300, "12,5", "3,1", "0", "1,2", "25", "40", "5"]
+    fraction = ["2023-2024", "edu240002", "МБОУ СШ № 2", 200, "0,125", "0,031", "0", "0,012", "0,25", "0,4", "0,05"]
+    rows = [fraction, percent] if order == "fractions first" else [percent, fraction]
+    path = csv_file(landing, "social_passport", "chunks.csv", [PASSPORT_HEADER, *rows])
+    result = SocialPassportLoader(conn, TEST_KEY, chunk_rows=1).load(path)
+    assert result.status == "failed" and "по-разному" in result.message
+    assert conn.execute("select count(*) from raw.social_passport").fetchone()[0] == 0
+
+
 # ----------------------------------------------------------------------------- 2. a count never exceeds n
 OLYMPIAD_HEADER = ["Учебный год", "Код ОО", "Предмет", "Этап", "Участников", "Победителей", "Призёров"]
 
@@ -263,6 +304,32 @@ def test_pupils_with_routes_never_exceed_the_registry_enrolment(landing, conn):
     assert (result.rows_loaded, result.rows_quarantined) == (1, 1)
     code, message, _ = quarantine(conn, result.load_id)[3]
     assert code == "inconsistent" and "(301 > 300)" in message
+
+
+def individual_file(folder: Path, pupils: list[list]) -> Path:
+    header = ["ОО", "Код участника", "Класс", *[f"{t} (2б)" for t in range(1, 6)], "Первичный балл", "Отметка"]
+    rows = [["ВПР 2024 Математика 5 класс"], ["Максимальный первичный балл", 10], ["Дата", "16.04.2024"], [], header,
+            *[["edu240001", f"P-{i:04d}", "5А", *pupil] for i, pupil in enumerate(pupils, start=1)]]
+    return write_xlsx(folder / "vpr_individual" / "ind.xlsx", {"Индивидуальные результаты": rows})
+
+
+def test_a_primary_score_other_than_the_sum_of_the_task_points_is_quarantined(landing, conn):
+    path = individual_file(landing, [
+        [2, 2, 2, 2, 2, 10, 5],
+        [2, 2, 2, 2, 2, 4, 3],  # every task filled: the score must be their sum
+        [2, "X", 1, 0, 0, 3, 3],  # a task not done: a score at least the sum of the others is possible
+        [2, "Х", 2, 2, 2, 7, 4],  # ... but not a score below that sum
+        [1, 1, 1, 1, 1, 5, 3],
+    ])
+    result = VprIndividualLoader(conn, TEST_KEY).load(path)
+    assert result.status == "loaded" and (result.rows_loaded, result.rows_quarantined) == (3, 2)
+    bad = quarantine(conn, result.load_id)
+    assert {r: c for r, (c, _, _) in bad.items()} == {7: "inconsistent", 9: "inconsistent"}
+    assert "первичный балл 4 не равен сумме баллов за задания (10)" in bad[7][1]
+    assert "первичный балл 7 меньше суммы баллов за заполненные задания (8)" in bad[9][1]
+    stored = conn.execute("select source_row, primary_score from raw.vpr_results order by 1").fetchall()
+    assert stored == [(6, 10), (8, 3), (10, 5)]
+    assert conn.execute("select count(*) from raw.vpr_task_scores").fetchone()[0] == 15
 
 
 # ----------------------------------------------------------------------------- 3. dates
@@ -413,6 +480,21 @@ def test_kdr_classes_municipalities_and_maximum_scores(landing, conn):
     assert "25" in bad[8][1] and f"({rules.kdr_max_scores()[('kdr4_rl', 2024)]:.0f})" in bad[8][1]
 
 
+def test_kdr_skill_group_points_above_the_group_maximum_are_quarantined(landing, conn):
+    top = rules.kdr_group_maxima()[("kdr4_rl", 2024)]
+    rows = [["КДР4 ЧГ 2024 — читательская грамотность"], KDR_HEADER,
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", "4А", "K-1", 8, "базовый", top[1], top[2]],
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", "4А", "K-2", 8, "базовый", 99, 2],
+            ["г. Назарово", "edu240001", "МБОУ СШ № 1", "4А", "K-3", 8, "базовый", 1, top[2] + 0.5]]
+    result = KdrLoader(conn, TEST_KEY).load(write_xlsx(landing / "kdr" / "k.xlsx", {"Результаты": rows}))
+    assert (result.rows_loaded, result.rows_quarantined) == (1, 2)
+    bad = quarantine(conn, result.load_id)
+    assert {r: c for r, (c, _, _) in bad.items()} == {4: "implausible_value", 5: "implausible_value"}
+    assert f"«Группа умений 1» 99 больше максимального балла группы ({top[1]:.0f})" in bad[4][1]
+    assert "«Группа умений 2»" in bad[5][1]
+    assert conn.execute("select max(points) from raw.kdr_skill_scores").fetchone()[0] == max(top[1], top[2])
+
+
 def test_subjects_outside_the_dictionary_are_quarantined(landing, conn):
     path = csv_file(landing, "olympiads", "o.csv", [
         OLYMPIAD_HEADER,
@@ -440,10 +522,30 @@ def test_municipalities_outside_the_registry_are_quarantined(landing, conn):
     assert list(bad) == [3] and bad[3][0] == "unknown_value" and "«Энский район»" in bad[3][1]
 
 
+def test_teacher_age_bands_and_categories_from_the_known_sets(landing, conn):
+    path = csv_file(landing, "teachers", "t.csv", [
+        ["Год", "Код ОО", "ID педагога", "Предмет", "Возраст", "Квалификационная категория"],
+        ["2024", "edu240001", "T-1", "математика", "до 30", "высшая"],
+        ["2024", "edu240001", "T-2", "математика", "40-49", "Высшая категория"],
+        ["2024", "edu240001", "T-3", "математика", "50 – 59 лет", "первая квалификационная категория"],
+        ["2024", "edu240001", "T-4", "математика", "старше 60", "без категории"],
+        ["2024", "edu240001", "T-5", "математика", "47", "первая"],  # an age, not a band
+        ["2024", "edu240001", "T-6", "математика", "30–39", "Высшая категория по должности учитель"],
+    ])
+    result = TeachersLoader(conn, TEST_KEY).load(path)
+    stored = conn.execute("select teacher_id, age_band, qualification from raw.teachers order by source_row").fetchall()
+    assert [(band, category) for _, band, category in stored] == [
+        ("до 30", "highest"), ("40–49", "highest"), ("50–59", "first"), ("60 и старше", "none")]
+    bad = quarantine(conn, result.load_id)
+    assert {r: c for r, (c, _, _) in bad.items()} == {6: "invalid_value", 7: "invalid_value"}
+    assert "«Возраст»" in bad[6][1] and "«47»" in bad[6][1]
+
+
 # ----------------------------------------------------------------------------- 7. names of people
 @pytest.mark.parametrize("text", ["Иванов Иван Иванович", "Петрова А.", "Петрова А.И.", "А. И. Петрова",
                                   "Петрова Анна", "ИВАНОВ ИВАН ИВАНОВИЧ", "Семинар Петровой А.И. по ВПР",
-                                  "Салтыков-Щедрин Михаил"])
+                                  "Салтыков-Щедрин Михаил", "консультация иванова и.и.", "Консультация Иванов И И",
+                                  "Konsultatsiya Ivanova I.I.", "встреча с и. и. ивановой"])
 def test_names_of_people_are_recognised(text):
     assert looks_like_person(text)
 
@@ -452,7 +554,10 @@ def test_names_of_people_are_recognised(text):
                                   "Эвенкийский муниципальный район", "г. Красноярск", "Русский язык",
                                   "ЦОКО Красноярского края", "Новая Школа", "Объективность оценивания ВПР",
                                   "начальные классы", "Вся выборка", "КГКУ «Красноярский информационно-методический "
-                                  "центр»", "T-2456760", "40–49", "Северо-Енисейский Район"])
+                                  "центр»", "T-2456760", "40–49", "Северо-Енисейский Район",
+                                  "Региональный Методический Семинар", "Пушкинские Чтения", "Форум Молодых Педагогов",
+                                  "анализ результатов, т.е. отметок", "и.о. директора", "ул. Ленина, д. 5",
+                                  "Корпус Б", "р.п. Шушенское", "мбоу с.ш. № 2", "г.о. Норильск"])
 def test_names_of_organisations_and_places_are_not_taken_for_people(text):
     assert not looks_like_person(text)
 

@@ -196,19 +196,36 @@ def test_xlsx_cells_by_type_and_formulas_saved_without_values():
     rows = read(FORMATS / "formulas_without_values.xlsx")
     assert sorted(rows) == [1, 2, 4, 5, 6, 7, 8, 9, 10, 11]
     assert rows[2] == ("Дата:", dt.date(2026, 9, 1))
-    assert rows[5] == (240001.0, "МБОУ СШ 1 г. Назарово", 512.0, 0.035)
-    assert rows[9] == (None, "Итого", UNCACHED_FORMULA, 0.04225)  # C9 has no value, D9 has its cached one
+    assert rows[5] == (240001.0, "МБОУ СШ 1 г. Назарово", 512.0, 3.5)  # D5 is 0.035 in a percent style: «3,5 %»
+    assert rows[9] == (None, "Итого", UNCACHED_FORMULA, 4.225)  # C9 has no value, D9 its cached one (percent)
     assert rows[10] == (None, "Проверка", "#DIV/0!", True)
     assert rows[11] == (None, UNCACHED_FORMULA, dt.datetime(2026, 9, 1, 12, 0))
     assert type(rows[2][1]) is dt.date and type(rows[11][2]) is dt.datetime
 
 
 def test_calamine_loses_error_cells_and_formulas_without_values():
-    """Why .xlsx is read by the streaming reader: calamine gives both as empty cells."""
+    """Why .xlsx is read by the streaming reader: calamine gives both as empty cells (and a percent-styled
+    cell as the stored fraction, 0.035 for «3,5 %»: it does not expose number formats)."""
     rows = read(FORMATS / "formulas_without_values.xlsx", streaming=False)
     assert rows[9] == (None, "Итого", None, 0.04225)
     assert rows[10] == (None, "Проверка", None, True)
     assert rows[5] == (240001.0, "МБОУ СШ 1 г. Назарово", 512.0, 0.035)
+
+
+def test_xlsx_cells_in_a_percent_format_are_read_as_shown(tmp_path):
+    """Excel shows 0.2 in «0.0%» as «20,0 %»: the supplier's figure is 20; calamine gives 0.2."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Доля, %", 0.2, 0.125, 0.2, 0.3, 0.07])
+    for column, code in zip("BCDEF", ["0.0%", "0%", "0.00%", '0.0" %"', '0.0"%";-0.0"%"'], strict=True):
+        sheet[f"{column}1"].number_format = code  # «0%» and «0.00%» are the built-in formats 9 and 10
+    path = tmp_path / "percent.xlsx"
+    workbook.save(path)
+    rows = read(path)
+    # a «%» in quotes is text: «0.0" %"» shows 0.3 as «0,3 %»
+    assert rows[1] == ("Доля, %", 20.0, 12.5, 20.0, 0.3, 0.07)
+    assert read(path, streaming=False)[1][1] == 0.2
+    assert xlsx_reader.is_percent_format("0.0%") and not xlsx_reader.is_percent_format('0" %"')
 
 
 def sheet_workbook(tmp_path: Path, sheet_xml: str, name: str = "book.xlsx") -> Path:

@@ -52,6 +52,11 @@ def _ru(number: float, digits: int = 1) -> str:
     return f"{number:.{digits}f}".replace(".", ",")
 
 
+def ru_number(number: float) -> str:
+    """A number for a message: «4», «4,5» (a decimal comma, no trailing zeros)."""
+    return _ru(number, 0) if float(number).is_integer() else f"{number:g}".replace(".", ",")
+
+
 # ----------------------------------------------------------------------------- cell rules
 def parse_column(column: Column, raw: pd.Series, label: str) -> tuple[pd.Series, pd.Series, list]:
     """Typed values, the mask of bad cells and the faults with reasons of their own.
@@ -206,27 +211,50 @@ def score_shares(spec, table: pd.DataFrame, rows: pd.DataFrame, reject: Reject, 
                          score_share_tolerance(table.shape[1]))
 
 
-def percent_shares(frame: pd.DataFrame, columns: Iterable[str], state: dict, file_name: str) -> pd.DataFrame:
-    """Percentage columns written as fractions: a file whose every share is at most 1 is multiplied by 100.
+def percent_shares(frame: pd.DataFrame, columns: Iterable[str], state: dict, file_name: str,
+                   reject: Reject | None = None) -> pd.DataFrame:
+    """Percentage columns, some files written as fractions of one; the frame in percent.
 
-    Each share is already checked to lie within 0–100 by its column. A file that is fractions in one
-    chunk and has a share above 1 in a later one is refused as mixed.
+    Decided per row, remembered per file (``state``): a row with a share above 1 is in percent; a row
+    whose every present share is at most 1 (one above 0) reads as fractions. A file of such rows only is
+    multiplied by 100 with a note. A file with both is refused, naming a row of each, when a row of
+    fractions has two or more shares above 0 (a school under 1 % in every group is implausible); a row
+    with one share above 0, all at most 1 (a school with 0,5 % disabled pupils and 0 elsewhere), may be
+    percent as well as a fraction: in a file otherwise in percent it is quarantined as «inconsistent»
+    (kept as percent when the caller gives no ``reject``). Chunks are decided in order: once a chunk was
+    converted as fractions, a later row in percent refuses the file (the load's transaction rolls back).
+    Each share is already checked to lie within 0–100 by its column.
     """
     columns = list(columns)
     table = frame[columns].astype("Float64")
-    present = table.notna().to_numpy().any()
-    if not present:
+    if not table.notna().to_numpy().any():
         return frame
-    above_one = bool((table > 1).fillna(False).to_numpy().any())
-    scale = state.get("percent_scale")
-    if scale is None:
-        scale = state["percent_scale"] = "percent" if above_one else "fraction"
-    elif scale == "fraction" and above_one:
-        raise LoadError(Path(file_name), "доли записаны по-разному: в начале файла все доли не больше 1 (доли "
-                                         "единицы), ниже встречаются проценты; файл не загружен, пришлите его с "
-                                         "долями в процентах во всех строках")
-    if scale == "percent":
+    above_one = (table > 1).fillna(False).any(axis=1).astype(bool)
+    positives = (table > 0).fillna(False).sum(axis=1)
+    low = ~above_one & (positives > 0)  # every present share at most 1
+    strong = low & (positives >= 2)
+    rows = state.get("source_rows")
+    seen: dict = state.setdefault("percent_share_rows", {})
+    for kind, mask in (("percent", above_one), ("fraction", strong), ("weak", low & ~strong)):
+        if mask.any() and kind not in seen:
+            seen[kind] = int(rows[mask].iloc[0]) if rows is not None else "?"
+    path = Path(file_name)
+    if "percent" in seen and ("fraction" in seen or (state.get("percent_scale") == "fraction" and "weak" in seen)):
+        fraction_row = seen.get("fraction", seen.get("weak"))
+        raise LoadError(path, f"доли записаны по-разному: в строке {seen['percent']} — в процентах (есть значения "
+                              f"больше 1), в строке {fraction_row} — долями единицы (все значения не больше 1); "
+                              "файл не загружен, пришлите его с долями в процентах во всех строках")
+    if "percent" in seen:
+        state["percent_scale"] = "percent"
+        if reject is not None and low.any():
+            example = seen["percent"]
+            reject(low, "inconsistent", f"все доли в строке не больше 1, а в других строках файла (например, в строке "
+                                        f"{example}) доли записаны в процентах: неясно, проценты это или доли "
+                                        "единицы; проверьте строку и пришлите её в процентах")
         return frame
+    if not low.any():
+        return frame
+    state["percent_scale"] = "fraction"
     note(state, "доли в файле записаны долями единицы (все значения не больше 1): умножены на 100")
     return frame.assign(**{c: (table[c] * 100).round(8) for c in columns})
 
@@ -311,18 +339,22 @@ def registry_enrolment(conn) -> dict[str, int]:
 
 # ----------------------------------------------------------------------------- seeds with maxima
 @lru_cache(maxsize=1)
-def kdr_max_scores() -> dict[tuple[str, int], float]:
-    """Maximum primary score of each КДР work and school year: the sum of its skill groups' maxima."""
-    sums: dict[tuple[str, int], float] = {}
+def kdr_group_maxima() -> dict[tuple[str, int], dict[int, float]]:
+    """Maximum points of each skill group of each КДР work and school year (seed ``kdr_skill_groups``)."""
+    maxima: dict[tuple[str, int], dict[int, float]] = {}
     path = SEEDS / "kdr_skill_groups.csv"
     if not path.exists():
-        return sums
+        return maxima
     with path.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             for year in range(int(row["valid_from"]), int(row["valid_to"]) + 1):
-                key = (row["procedure_code"], year)
-                sums[key] = sums.get(key, 0) + float(row["max_points"])
-    return sums
+                maxima.setdefault((row["procedure_code"], year), {})[int(row["skill_group"])] = float(row["max_points"])
+    return maxima
+
+
+def kdr_max_scores() -> dict[tuple[str, int], float]:
+    """Maximum primary score of each КДР work and school year: the sum of its skill groups' maxima."""
+    return {key: sum(groups.values()) for key, groups in kdr_group_maxima().items()}
 
 
 def above_maximum(score: pd.Series, maximum: float | None, reject: Reject, label: str) -> None:

@@ -55,7 +55,20 @@ class KdrLoader(FeedLoader):
         rules.year_in_window(year, path)
         self.municipalities = rules.known_municipalities(self.conn)
         self.max_score = rules.kdr_max_scores().get((work, year))
+        self.group_maxima = rules.kdr_group_maxima().get((work, year), {})
         return {"work": work, "grade": grade, "year": year}
+
+    def check_wide(self, spec, table, rows, reject):
+        # each skill group's points within its maximum (seed kdr_skill_groups), where the seed has the group
+        for group in table.columns:
+            maximum = self.group_maxima.get(int(group))
+            if maximum is None:
+                continue
+            points = table[group].astype("Float64")
+            reject((points > maximum).fillna(False).astype(bool), "implausible_value", lambda m, p=points, g=group,
+                   top=maximum: p[m].map(lambda v: f"«Группа умений {g}» {rules.ru_number(float(v))} больше "
+                                                   f"максимального балла группы ({rules.ru_number(top)})"))
+        return None
 
     def transform(self, frame, reject):
         rules.municipalities(frame["municipality"], reject, self.municipalities)

@@ -28,6 +28,6 @@ class SocialPassportLoader(FeedLoader):
     shares = tuple(c.name for c in columns if c.name.startswith("pct_"))
 
     def transform(self, frame, reject):
-        # a passport whose every share is at most 1 is written in fractions of one: read as percent
-        frame = rules.percent_shares(frame, self.shares, self.file_state, self.file_name)
+        # shares written as fractions of one are read as percent; mixed files refused (rules.percent_shares)
+        frame = rules.percent_shares(frame, self.shares, self.file_state, self.file_name, reject)
         return frame

@@ -5,8 +5,22 @@ from ingestion.core.columns import Column
 from ingestion.core.loader import FeedLoader
 from ingestion.feeds.common import YEAR, school
 
-CATEGORIES = {"высшая": "highest", "первая": "first", "соответствие": "conformity",
-              "соответствие занимаемой должности": "conformity", "без категории": "none", "нет": "none"}
+CATEGORIES = {"соответствие": "conformity", "соответствие занимаемой должности": "conformity",
+              "без категории": "none", "нет": "none", "нет категории": "none",
+              # «высшая», «Высшая категория», «высшая квалификационная категория», «первая кв. категория»
+              **{f"{name}{suffix}": code for name, code in (("высшая", "highest"), ("первая", "first"))
+                 for suffix in ("", " категория", " квалификационная категория", " кв. категория")}}
+
+# The age bands of docs/feed_layouts.md, stored as written there; a hyphen, an en or em dash, with or
+# without spaces and «лет», and the usual wordings of the open bands.
+_DASHES = ("-", "–", "—", " - ", " – ", " — ")
+AGE_BANDS = {
+    **{f"{prefix} 30{years}": "до 30" for prefix in ("до", "моложе", "младше", "меньше") for years in ("", " лет")},
+    **{f"{low}{dash}{low + 9}{years}": f"{low}–{low + 9}" for low in (30, 40, 50) for dash in _DASHES
+       for years in ("", " лет")},
+    **{text: "60 и старше" for text in ("60 и старше", "60 лет и старше", "старше 60", "старше 60 лет", "60+",
+                                        "60 и более", "60 лет и более", "от 60", "от 60 лет", "свыше 60")},
+}
 
 
 def flag(name: str, header: str, label: str) -> Column:
@@ -22,7 +36,7 @@ class TeachersLoader(FeedLoader):
         Column("teacher_id", r"^(id|код|табельный номер) педагога|^id$", "teacher", nullable=False,
                label="ID педагога"),
         Column("subject", r"^предмет", required=False, public=True, label="Предмет"),
-        Column("age_band", r"^возраст", required=False, public=True),
+        Column("age_band", r"^возраст", "choice", choices=AGE_BANDS, required=False, label="Возраст"),
         Column("qualification", r"^квалификац", "choice", choices=CATEGORIES, required=False),
         flag("outside_speciality", r"не по специальности", "Работает не по специальности"),
         flag("gap_diagnostic_done", r"^диагностика", "Диагностика дефицитов пройдена"),

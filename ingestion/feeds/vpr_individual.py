@@ -88,6 +88,24 @@ class VprIndividualLoader(FeedLoader):
         first = first_filled(cells)
         return isinstance(first, str) and (SCHOOL_LINE.search(first) is not None or is_totals_label(first))
 
+    def check_wide(self, spec, table, rows, reject):
+        # The primary score is the sum of the task points. A row with every task filled must match it; a
+        # row with tasks left empty or «X» is compared only one way (the sum of the filled ones cannot
+        # exceed it), since the layout does not say whether an empty task is 0 or an unread answer.
+        points = table.astype("Float64")
+        total = points.sum(axis=1, skipna=True)
+        complete = points.notna().all(axis=1)
+        score = rows["primary_score"].astype("Float64")
+        unequal = (complete & (score != total)).fillna(False).astype(bool)
+        above = (~complete & (total > score)).fillna(False).astype(bool)
+        reject(unequal, "inconsistent", lambda m: pd.Series(
+            [f"первичный балл {int(s)} не равен сумме баллов за задания ({int(t)})"
+             for s, t in zip(score[m], total[m], strict=True)], index=score[m].index))
+        reject(above, "inconsistent", lambda m: pd.Series(
+            [f"первичный балл {int(s)} меньше суммы баллов за заполненные задания ({int(t)})"
+             for s, t in zip(score[m], total[m], strict=True)], index=score[m].index))
+        return None
+
     def transform(self, frame, reject):
         maximum = pd.to_numeric(frame["max_primary_score"], errors="coerce")
         reject((frame["primary_score"] > maximum).fillna(False), "inconsistent",

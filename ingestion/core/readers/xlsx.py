@@ -5,10 +5,11 @@ openpyxl's streaming mode is ~10x slower. The sheet XML of an Office Open XML wo
 enough (``<row>`` elements holding ``<c>`` cells, values in ``<v>``, strings shared or inline) to be
 cut at row ends and parsed with regular expressions, which keeps memory flat at about half the speed of
 calamine. The parts read, and the cell types: ECMA-376 Part 1, §18.3.1 (sheetData), §18.4 (shared
-strings), §18.8.30-31 (number formats that make a number a date).
+strings), §18.8.30-31 (number formats that make a number a date or a percent).
 
 Cell values: text as ``str``, numbers as ``float`` (as calamine gives them), booleans as ``bool``,
-numbers in a date format as ``datetime.date`` (whole days) or ``datetime.datetime``, error cells as
+numbers in a date format as ``datetime.date`` (whole days) or ``datetime.datetime``, numbers in a percent
+format («0.0%») as shown (0.2 as 20.0: a supplier sees «20,0 %»), error cells as
 their text («#DIV/0!», «#N/A») so that typing fails with the value a reader sees, a formula saved without
 its value as ``UNCACHED_FORMULA``, empty cells as ``None``.
 """
@@ -42,6 +43,21 @@ BROKEN = (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, ValueErro
 BUILTIN_DATE_FORMATS = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}
 _QUOTED_OR_BRACKETED = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.')
 _ESCAPED_CHAR = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+# Built-in percent formats «0%» and «0.00%» (ECMA-376 §18.8.30).
+BUILTIN_PERCENT_FORMATS = {9, 10}
+
+
+def is_percent_format(code: str) -> bool:
+    """A custom number format that shows a number times 100 with «%»: a «%» outside quotes (first section)."""
+    return "%" in _QUOTED_OR_BRACKETED.sub("", code).split(";")[0]
+
+
+def as_shown_percent(value: float) -> float:
+    """A cell in a percent format as Excel shows it (0.2 as «20 %»), to 10 significant digits so that
+    0.2 × 100 is 20, not 20.000000000000004."""
+    return float(f"{value * 100:.10g}")
 
 
 def is_date_format(code: str) -> bool:
@@ -144,7 +160,7 @@ class Workbook:
                         raise DamagedPart(main, f"лист «{name}» указан в книге, но его части нет в архиве")
                     self.sheets[name] = member
         by_type = {kind.rsplit("/", 1)[-1]: member for member, kind in rels.values() if member}
-        self.date_styles = self._date_styles(by_type.get("styles"))
+        self.date_styles, self.percent_styles = self._number_styles(by_type.get("styles"))
         self.shared = self._shared_strings(by_type.get("sharedStrings"))
 
     def _member(self, name: str) -> str:
@@ -191,10 +207,11 @@ class Workbook:
                 return (_attr(element, "date1904") or "").lower() in {"1", "true"}
         return False
 
-    def _date_styles(self, member: str | None) -> frozenset[str]:
-        """Indexes (as the ``s`` attribute writes them) of cell styles whose number format is a date."""
+    def _number_styles(self, member: str | None) -> tuple[frozenset[str], frozenset[str]]:
+        """Indexes (as the ``s`` attribute writes them) of cell styles whose number format is a date, and of
+        those whose format is a percent (a number shown times 100)."""
         if member is None:
-            return frozenset()
+            return frozenset(), frozenset()
         root = self._xml(member)
         custom = {}
         styles: list[str] = []
@@ -203,14 +220,18 @@ class Workbook:
                 custom = {f.get("numFmtId"): f.get("formatCode", "") for f in element}
             elif _local(element.tag) == "cellXfs":
                 styles = [xf.get("numFmtId", "0") for xf in element]
-        dates = set()
+        dates, percents = set(), set()
         for index, format_id in enumerate(styles):
             if format_id in custom:
                 if is_date_format(custom[format_id]):
                     dates.add(str(index))
+                elif is_percent_format(custom[format_id]):
+                    percents.add(str(index))
             elif format_id.isdigit() and int(format_id) in BUILTIN_DATE_FORMATS:
                 dates.add(str(index))
-        return frozenset(dates)
+            elif format_id.isdigit() and int(format_id) in BUILTIN_PERCENT_FORMATS:
+                percents.add(str(index))
+        return frozenset(dates), frozenset(percents)
 
     def _shared_strings(self, member: str | None) -> list[str]:
         """The shared-string table, read in chunks (runs joined, phonetic hints dropped)."""
@@ -319,6 +340,7 @@ def _last_closing(text: str, name: str) -> int:
 def _parse_rows(book: Workbook, text: str, patterns: dict, last_row: int) -> Iterator[Row]:
     """Rows of one piece of sheetData; the common cell forms are handled inline, the rest by ``_value``."""
     cells_of, shared, date_styles = patterns["cell"].findall, book.shared, book.date_styles
+    percent_styles = book.percent_styles
     to_date, columns = book.date_or_number, _COLUMNS
     cell_open, cell_bare = patterns["cell_open"], patterns["cell_bare"]
     row_open, row_close, open_length = patterns["row_open"], patterns["row_close"], len(patterns["row_open"])
@@ -373,6 +395,8 @@ def _parse_rows(book: Workbook, text: str, patterns: dict, last_row: int) -> Ite
                 value = _value(book, content, kind, patterns, style in date_styles)
             if value is None:
                 continue
+            if style and type(value) is float and style in percent_styles:  # «20,0 %» in Excel is 20, not 0.2
+                value = as_shown_percent(value)
             column = columns.get(letters) if letters else len(cells)  # cells without a reference follow on
             if column is None:
                 column = column_index(letters)
