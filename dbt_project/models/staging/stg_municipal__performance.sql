@@ -18,8 +18,8 @@ kinds as (
     select
         decoded.*,
         case
-            when decoded.period_text ~ 'четверт' then 'quarter'
-            when decoded.period_text ~ 'полугод' then 'half'
+            when decoded.period_text ~ 'четв' then 'quarter'
+            when decoded.period_text ~ 'полуг' then 'half'
             when decoded.period_text ~ '^(за\s+)?(учебный\s+)?год$|итог' then 'year'
         end as period_kind,
         -- the term number is written in Arabic or Roman numerals
