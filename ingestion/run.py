@@ -124,7 +124,8 @@ def summary(results: Iterable[LoadResult], ignored: Iterable[Path | str] = ()) -
         lines.append("Отложенные строки по причинам:")
         lines += [f"  {code}: {n} — {REASONS.get(code, code)}" for code, n in reasons.most_common()]
     cuts = [replacements.note(r.file, r.rows_replaced, r.rows_loaded,
-                              getattr(BY_FEED.get(r.feed), "partition_title", None)) for r in results]
+                              BY_FEED[r.feed].partition_title if r.feed in BY_FEED else None)
+            for r in results]
     cuts = [c for c in cuts if c]
     if cuts:
         lines.append(f"Загрузки, заменившие намного больше строк, чем принесли ({len(cuts)}):")

@@ -79,6 +79,10 @@ class FeedLoader:
     extra_columns: ClassVar[dict[str, str]] = {}
     # The folder the feed's files land in (defaults to the feed code).
     folder: ClassVar[str | None] = None
+    # What one partition is, in Russian, for the note on a load far smaller than what it replaced.
+    partition_title: ClassVar[str | None] = None
+    # A snapshot that may legitimately be empty (it still never wipes rows loaded before).
+    empty_snapshot_allowed: ClassVar[bool] = False
 
     def __init__(self, conn: psycopg.Connection, key: bytes, *, chunk_rows: int = 10000,
                  on_chunk: Callable[[int], None] | None = None, archive_dir: Path | None = None):
@@ -88,6 +92,8 @@ class FeedLoader:
         # rows typed and COPYed at a time: one chunk's frames are most of a load's memory (bench_load_memory.py)
         self.chunk_rows = chunk_rows
         self.on_chunk = on_chunk  # called after each chunk is copied (used to test interrupted loads)
+        self.file_state: dict = {}  # per-file decisions of the row rules (rules.py), and notes on the load
+        self._missing_header_problem = ""
 
     # ----------------------------------------------------------------- hooks for feed modules
     def preamble(self, path: Path, rows: list[Row], layout: Layout) -> dict:
@@ -177,12 +183,11 @@ class FeedLoader:
                         (result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_replaced,
                          load_id),
                     )
-                    state = getattr(self, "file_state", {})
                     if cut := replacements.note(path.name, result.rows_replaced, result.rows_loaded,
-                                                getattr(self, "partition_title", None)):
-                        state.setdefault("notes", []).append(cut)  # a load far smaller than what it replaced
+                                                self.partition_title):
+                        self.file_state.setdefault("notes", []).append(cut)  # far smaller than what it replaced
                     # notes on conversions; rows read and none loaded: 'rejected', not 'loaded'
-                    rules.finish_load(self.conn, load_id, result, state)
+                    rules.finish_load(self.conn, load_id, result, self.file_state)
             except LoadError as exc:
                 self._fail(result, str(exc))
             except Exception as exc:  # a reader or a rule met something unforeseen: this file fails, not the run
@@ -207,7 +212,7 @@ class FeedLoader:
         if result.rows_read == 0:
             earlier = self.conn.execute(sql.SQL("select count(*) from raw.{} where load_id <> %s").format(
                 sql.Identifier(self.table)), (result.load_id,)).fetchone()[0]
-            if getattr(self, "empty_snapshot_allowed", False) and earlier == 0:
+            if self.empty_snapshot_allowed and earlier == 0:
                 return
             kept = f"прежние данные сохранены (строк: {earlier})" if earlier else "справочник по-прежнему пуст"
             raise LoadError(path, f"в таблице «{self.title}» нет ни одной строки данных: файл заменяет весь "
@@ -252,7 +257,7 @@ class FeedLoader:
                 if sheet.name not in found:
                     found.append(sheet.name)
                     self.seen_keys = SeenKeys()  # compact: its memory must not grow much with the file
-                    self.file_state: dict = {}  # per-file decisions of the row rules (rules.py), and notes on the load
+                    self.file_state = {}
                 if len(found) > 1:  # row numbers are per sheet: one file, one table
                     raise LayoutError(path, f"таблица «{self.title}» есть на нескольких листах ({', '.join(found)}): "
                                             "пришлите каждый лист отдельным файлом")

@@ -151,7 +151,7 @@ class GiaLoader(FeedLoader):
             self.block = {"subject_code": head.subject_code, "subject": head.subject, "exam_date": head.exam_date}
             yield self.block, protocol.with_merged_header(rows, self._key_index)
             if not self.block_found:
-                problem = getattr(self, "_missing_header_problem", "не найдена строка заголовка таблицы")
+                problem = self._missing_header_problem or "не найдена строка заголовка таблицы"
                 raise LayoutError(path, f"под строкой «{head.text}» (строка {head.row}): {problem}")
 
     def _key_index(self, cells: tuple) -> int | None:

@@ -46,6 +46,8 @@ class FisOkoReportLoader(FeedLoader):
     # An «Аналитика» export covers the whole region for one test: a corrected export replaces it whole.
     partition = ("year", "subject", "grade")
     unique = ("org_key",)
+    org_index: int | None = None  # the organisation column of the file being read (set by ``preamble``)
+    municipalities: frozenset[str] | None = None  # the registry's municipalities (None: no registry loaded)
 
     @classmethod
     def school_code_column(cls) -> str:
@@ -65,12 +67,12 @@ class FisOkoReportLoader(FeedLoader):
 
     def skip_row(self, cells: tuple) -> bool:
         # «Итого», «Всего», «Средние» in the organisation column: not an organisation of their own
-        index = getattr(self, "org_index", None)
+        index = self.org_index
         return index is not None and index < len(cells) and is_totals_label(cells[index])
 
     def transform(self, frame, reject):
         orgs = classify_org(frame["org_name"])
-        unknown_municipalities(frame["org_name"], orgs["org_level"], getattr(self, "municipalities", None), reject)
+        unknown_municipalities(frame["org_name"], orgs["org_level"], self.municipalities, reject)
         return frame.assign(**orgs)
 
 
