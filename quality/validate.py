@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from quality import access, gx_project, runs
+from quality import access, docs_offline, gx_project, runs
 from quality.suites import SUITES_DIR, UNEXPECTED_ROWS, Suite, read_suites, to_gx
 
 log = logging.getLogger(__name__)
@@ -273,6 +273,7 @@ def run_stage(conn: psycopg.Connection, stage: str, docs_dir: Path, url: str, ru
             if outcome:
                 outcomes.append(outcome)
         ctx.build_data_docs(site_names=[gx_project.DOCS_SITE])
+        docs_offline.make_offline(docs_dir)
         _link_docs(conn, ctx, context["identifiers"], docs_dir, run_id)
         if stage == "marts":
             with conn.transaction():

@@ -171,3 +171,22 @@ def test_municipal_analyst_reads_own_qc_rows_only(conn, db_url, landing, tmp_pat
     finally:
         conn.execute("reset role")
     assert reader == {t: everything[t][0] for t in every}
+
+
+def test_data_docs_pages_request_nothing_from_the_internet(tmp_path):
+    from quality.docs_offline import make_offline
+
+    page = tmp_path / "validations" / "suite" / "page.html"
+    page.parent.mkdir(parents=True)
+    page.write_text(
+        '<html><head><link href="https://cdn.example/b.css" rel="stylesheet"/>'
+        '<script src="https://code.example/jq.js"></script><link rel="icon" href="../static/f.ico"/></head>'
+        '<body><img src="https://assets.example/logo.png?dataContextId=1"/><a href="https://docs.example">x</a>'
+        "<table><tr><td>1</td></tr></table></body></html>", encoding="utf-8")
+    assert make_offline(tmp_path) == 1
+    text = page.read_text(encoding="utf-8")
+    assert "cdn.example" not in text and "code.example" not in text and "assets.example" not in text
+    assert '<link rel="stylesheet" href="../../static/gx_offline.css">' in text
+    assert (tmp_path / "static" / "gx_offline.css").exists()
+    assert "<td>1</td>" in text and "../static/f.ico" in text  # content and local resources stay
+    assert make_offline(tmp_path) == 0  # a second pass changes nothing
