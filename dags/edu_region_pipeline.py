@@ -105,8 +105,11 @@ def edu_region_pipeline():
     @task
     def validate_marts(outcome: dict) -> dict:
         """GX mart suites; a mart failing a 'block' expectation is withheld from BI and analysts."""
+        from ingestion.run import blocked_files, connect
+
         _validate("marts", outcome["qc_run_id"])
-        return outcome
+        with connect() as conn:
+            return outcome | {"blocked": blocked_files(conn, outcome["qc_run_id"])}
 
     @task(trigger_rule="all_done")
     def build_report(outcome: dict | None = None) -> str:
@@ -123,11 +126,7 @@ def edu_region_pipeline():
     @task
     def check_files(outcome: dict) -> None:
         """After the marts: the run fails if some file was not loaded or was blocked, naming each one."""
-        from ingestion.run import blocked_files, connect
-
-        with connect() as conn:
-            blocked = blocked_files(conn, outcome["qc_run_id"])
-        problems = outcome["not_loaded"] + blocked
+        problems = outcome["not_loaded"] + outcome.get("blocked", [])
         if problems:
             raise RuntimeError(f"Не загружено или заблокировано проверками файлов: {len(problems)} (витрины "
                                "построены по остальным):\n" + "\n".join(problems))
