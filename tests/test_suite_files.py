@@ -62,6 +62,7 @@ def row_level(kind: str) -> bool:
 def outer_select_list(query: str) -> str:
     """The select list of the query's last top-level SELECT (after any WITH clauses)."""
     depth, top = 0, []
+    query = re.sub(r"'[^']*'", "''", query)  # parentheses inside string literals do not nest
     for i, ch in enumerate(query):
         if ch == "(":
             depth += 1
@@ -69,7 +70,7 @@ def outer_select_list(query: str) -> str:
             depth -= 1
         elif depth == 0:
             top.append((i, ch))
-    text = "".join(ch if True else "" for _, ch in top)
+    text = "".join(ch for _, ch in top)
     starts = [m.start() for m in re.finditer(r"\bselect\b", text, re.IGNORECASE)]
     assert starts, "no top-level select"
     body = text[starts[-1] + len("select"):]
@@ -158,7 +159,8 @@ def violation_sql(expectation: dict, relation: str) -> str | None:
         where = f"{column} is not null and {column}::text !~ {_literal(kw['regex'])}"
     elif kind == "expect_column_pair_values_a_to_be_greater_than_b":
         op = ">=" if kw.get("or_equal") else ">"
-        where = f"{kw['column_A']} is not null and {kw['column_B']} is not null and not ({kw['column_A']} {op} {kw['column_B']})"
+        a, b = kw["column_A"], kw["column_B"]
+        where = f"{a} is not null and {b} is not null and not ({a} {op} {b})"
     elif kind == "expect_column_values_to_be_unique":
         return f"select count(*) from (select {column} from {relation} group by 1 having count(*) > 1) q"
     elif kind == "expect_compound_columns_to_be_unique":
