@@ -12,11 +12,18 @@ import yaml
 from warehouse.paths import ROOT
 
 SUITES_DIR = ROOT / "expectations" / "suites"
+SEEDS_DIR = ROOT / "dbt_project" / "seeds"
+# {seed:method_parameters:share_sum_tolerance_pp} in a query or kwarg: the value of that parameter in the
+# dbt seed, so that a method's threshold lives in one place (the seed), for the marts and the checks alike.
+SEED_PARAMETER = re.compile(r"\{seed:method_parameters:([a-z0-9_]+)\}")
 POLICIES = ("block", "warn")
 KINDS = ("feed", "mart")
 # Expectations that judge a whole table and so cannot name the rows (and loads) to block.
 ROW_LEVEL_PREFIXES = ("expect_column_values_", "expect_column_pair_values_", "expect_multicolumn_",
                       "expect_compound_columns_to_be_unique", "expect_select_column_values_")
+# ...except these, which judge the column's type or uniqueness rather than single rows
+NOT_ROW_LEVEL = {"expect_column_values_to_be_in_type_list", "expect_column_values_to_be_of_type",
+                 "expect_column_values_to_be_unique"}
 UNEXPECTED_ROWS = "unexpected_rows_expectation"
 
 
@@ -35,7 +42,8 @@ class Expectation:
 
     @property
     def row_level(self) -> bool:
-        return self.type == UNEXPECTED_ROWS or self.type.startswith(ROW_LEVEL_PREFIXES)
+        return self.type == UNEXPECTED_ROWS or (self.type.startswith(ROW_LEVEL_PREFIXES)
+                                                 and self.type not in NOT_ROW_LEVEL)
 
 
 @dataclass(frozen=True)
@@ -82,9 +90,34 @@ def _fail(path: Path, text: str) -> SuiteError:
     return SuiteError(f"Набор ожиданий «{path.name}»: {text}")
 
 
+def method_parameters(seeds_dir: Path = SEEDS_DIR) -> dict[str, str]:
+    import csv
+
+    with (seeds_dir / "method_parameters.csv").open(encoding="utf-8", newline="") as handle:
+        return {row["parameter_code"]: row["value"] for row in csv.DictReader(handle)}
+
+
+def _with_parameters(path: Path, text: str) -> str:
+    if not SEED_PARAMETER.search(text):
+        return text
+    values = method_parameters()
+
+    def value(match: re.Match) -> str:
+        if match.group(1) not in values:
+            raise _fail(path, f"параметра «{match.group(1)}» нет в dbt_project/seeds/method_parameters.csv")
+        return values[match.group(1)]
+
+    return SEED_PARAMETER.sub(value, text)
+
+
+def suite_text(path: Path) -> str:
+    """The suite file's text with the seed parameters filled in."""
+    return _with_parameters(path, path.read_text(encoding="utf-8"))
+
+
 def read_suite(path: Path) -> Suite:
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        spec = yaml.safe_load(suite_text(path)) or {}
     except yaml.YAMLError as exc:
         raise _fail(path, f"файл не разбирается как YAML ({exc})") from exc
     for required in ("suite", "title", "kind", "relation", "expectations"):
