@@ -42,7 +42,11 @@ NOT_LOADED = {"failed", "interrupted", "refused", "rejected"}
 EXAMPLE_LABELS = {"school_id": "код ОО", "registry_code": "код ОО", "municipality": "муниципалитет",
                   "load_id": "загрузка", "n": "строк", "row": "строка", "row_number": "строка",
                   "file": "файл", "file_name": "файл", "message": "сообщение", "school_year": "учебный год",
-                  "subject": "предмет", "grade": "класс", "value": "значение", "column": "столбец"}
+                  "subject": "предмет", "grade": "класс", "value": "значение", "column": "столбец",
+                  "source_row": "строка"}
+# Columns of example tables in this order (others after them, as they come).
+EXAMPLE_ORDER = ("school_id", "registry_code", "municipality", "load_id", "file_name", "file", "source_row", "row",
+                 "row_number", "n", "message")
 # Keys that must never reach the page, whatever a suite returns: names and personal codes.
 PRIVATE_KEYS = re.compile(r"participant|pupil|student|teacher_id|full_name|school_name|fio|^name$|surname|"
                           r"first_name|last_name|patronymic|snils|passport|birth", re.IGNORECASE)
@@ -195,10 +199,20 @@ def clean_examples(examples) -> list[dict]:
     return rows
 
 
-def example_table(examples: list[dict]) -> dict:
-    columns = list(dict.fromkeys(k for row in examples for k in row))
-    return {"columns": [(c, EXAMPLE_LABELS.get(c, c)) for c in columns],
-            "rows": [[row.get(c) for c in columns] for row in examples]}
+def example_table(examples: list[dict], loads: dict[int, dict] | None = None) -> dict:
+    """Examples as a table; a load id links to its ledger row on its run's page."""
+    present = list(dict.fromkeys(k for row in examples for k in row))
+    columns = [c for c in EXAMPLE_ORDER if c in present] + [c for c in present if c not in EXAMPLE_ORDER]
+    rows = []
+    for row in examples:
+        cells = []
+        for c in columns:
+            value, href = row.get(c), None
+            if c == "load_id" and loads is not None and isinstance(value, int) and value in loads:
+                href = f"run-{loads[value]['run_id']}.html#load-{value}"
+            cells.append({"text": value, "href": href})
+        rows.append(cells)
+    return {"columns": [(c, EXAMPLE_LABELS.get(c, c)) for c in columns], "rows": rows}
 
 
 # --------------------------------------------------------------------------------------------- aggregation
@@ -234,7 +248,8 @@ def run_summary(run: dict, qc: QC, municipality: object = ...) -> dict:
 
     failed_by_validation: dict[int, list[dict]] = defaultdict(list)
     for r in results:
-        rows = [{**f, "load": qc.load_by_id.get(f["load_id"]), "examples_table": example_table(f["examples"])}
+        rows = [{**f, "load": qc.load_by_id.get(f["load_id"]),
+                 "examples_table": example_table(f["examples"], qc.load_by_id)}
                 for f in failures if (f["validation_id"], f["expectation_key"]) == (r["validation_id"],
                                                                                    r["expectation_key"])]
         failed_by_validation[r["validation_id"]].append({**r, "failures": rows})
@@ -293,7 +308,7 @@ def run_summary(run: dict, qc: QC, municipality: object = ...) -> dict:
         item = reasons.setdefault((q["reason_code"], q["reason"]), {"reason_code": q["reason_code"],
                                                                      "reason": q["reason"], "rows": 0, "parts": []})
         item["rows"] += q["rows"]
-        item["parts"].append({**q, "examples_table": example_table(q["examples"])})
+        item["parts"].append({**q, "examples_table": example_table(q["examples"], qc.load_by_id)})
     total = feed_or_muni_row("total", None, loads, quarantine)
     return {
         "run": run,
@@ -442,8 +457,8 @@ def trends(out_dir: Path, runs: list[dict], summaries: dict, qc: QC, volumes: li
         participants = {fmt_muni(k): [t["cell"].get((y, k), {}).get("participants") for y in t["years"]]
                         for k in t["groups"]}
         schools = {fmt_muni(k): [t["cell"].get((y, k), {}).get("schools") for y in t["years"]] for k in t["groups"]}
-        t["chart"] = charts.volume_chart(out_dir / "charts" / f"volumes-{t['feed']}.svg",
-                                         titles.get(t["feed"], t["feed"]), labels, participants, schools
+        t["chart"] = charts.volume_chart(out_dir / "charts" / f"volumes-{t['feed']}.svg", labels,
+                                         participants if t["has_participants"] else None, schools
                                          ).relative_to(out_dir).as_posix()
     rates = [summaries[r["run_id"]]["quarantine_rate"] for r in runs]
     rate_chart = None

@@ -35,7 +35,7 @@ def _thousands(value: float, _pos=None) -> str:
 
 def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     return path
 
@@ -60,33 +60,36 @@ def _lines(ax, x_labels: Sequence[str], series: dict[str, Sequence[float | None]
         ax.set_ylim(bottom=0)
 
 
-def volume_chart(path: Path, title: str, x_labels: Sequence[str],
-                 participants: dict[str, Sequence[int | None]], schools: dict[str, Sequence[int | None]]) -> Path:
-    """Two panels: participants and schools per school year, one line per series (municipality or feed)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 2.9))
-    _lines(left, x_labels, participants, "участники")
-    left.set_title("Участники", fontsize=9)
+def volume_chart(path: Path, x_labels: Sequence[str], participants: dict[str, Sequence[int | None]] | None,
+                 schools: dict[str, Sequence[int | None]]) -> Path:
+    """Participants (when the feed has pupils) and schools per school year, one line per series."""
+    panels = 2 if participants else 1
+    fig, axes = plt.subplots(1, panels, figsize=(9.0 if panels == 2 else 6.5, 2.8), squeeze=False)
+    fig.subplots_adjust(left=0.08 if panels == 2 else 0.11, right=0.70 if panels == 2 else 0.58, top=0.88,
+                        bottom=0.12, wspace=0.35)
+    if participants:
+        _lines(axes[0][0], x_labels, participants, "участники")
+        axes[0][0].set_title("Участники", fontsize=9)
+    right = axes[0][-1]
     _lines(right, x_labels, schools, "ОО")
     right.set_title("Образовательные организации", fontsize=9)
-    fig.suptitle(title, fontsize=10, x=0.01, ha="left")
     handles, labels = right.get_legend_handles_labels()
-    if not handles:
-        handles, labels = left.get_legend_handles_labels()
+    if not handles and participants:
+        handles, labels = axes[0][0].get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False,
-                   bbox_to_anchor=(0.5, -0.02 - 0.05 * math.ceil(len(labels) / 4)))
-    fig.tight_layout()
+        fig.legend(handles, labels, loc="center left", fontsize=7.5, frameon=False,
+                   bbox_to_anchor=(0.71 if panels == 2 else 0.59, 0.5))
     return _save(fig, path)
 
 
 def participants_chart(path: Path, title: str, x_labels: Sequence[str],
                        series: dict[str, Sequence[int | None]]) -> Path:
     fig, ax = plt.subplots(figsize=(9.0, 3.0))
+    fig.subplots_adjust(left=0.08, right=0.62, top=0.86, bottom=0.12)
     _lines(ax, x_labels, series, "участники")
     ax.set_title(title, fontsize=10, loc="left")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
+        ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.02, 0.5))
     return _save(fig, path)
 
 
@@ -102,9 +105,10 @@ def rate_chart(path: Path, title: str, x_labels: Sequence[str], rates: Sequence[
                     fontsize=8, xytext=(0, 2), textcoords="offset points",
                     color="#777777" if rate is None else "#222222")
     ax.set_xticks(xs, x_labels)
+    ax.set_xlim(-0.6, max(len(xs), 8) - 0.4)
     ax.set_ylabel("% отложенных строк")
     ax.set_ylim(0, max([v for v in values if v] + [1.0]) * 1.25)
     ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_title(title, fontsize=10, loc="left")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.2)
     return _save(fig, path)
