@@ -202,10 +202,13 @@ def test_index_trends_and_unknowns(site):
 
 
 def test_no_qc_rows_still_builds(conn, tmp_path):
+    index = build_report(conn, tmp_path / "no-schema")      # before the first validation: no qc schema at all
+    assert "Прогонов проверки ещё не было" in text_of(index)
     conn.execute(SCHEMA.read_text(encoding="utf-8"))
     index = build_report(conn, tmp_path / "empty")
     assert "Прогонов проверки ещё не было" in text_of(index)
     assert "Data Docs GX: не построены" in text_of(index)
+    assert text_of(tmp_path / "empty" / "trends.html").count("нет данных") >= 1
 
 
 def test_report_in_headless_chromium(site):
