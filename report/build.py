@@ -110,10 +110,12 @@ def rate(part, whole) -> float | None:
 
 
 def known_sum(values: Iterable) -> dict:
-    """A sum that does not pretend: all unknown → None; some unknown → the known sum and how many were missing."""
+    """A sum that does not pretend: all unknown → None; some unknown → the known sum and how many were missing.
+    Nothing to sum (no file arrived) is a known 0."""
     values = list(values)
     known = [v for v in values if v is not None]
-    return {"value": sum(known) if known else None, "missing": len(values) - len(known), "of": len(values)}
+    return {"value": sum(known) if known or not values else None, "missing": len(values) - len(known),
+            "of": len(values)}
 
 
 def feed_titles() -> dict[str, str]:

@@ -182,6 +182,14 @@ class Page:
         path.write_bytes(base64.b64decode(data))
         return path
 
+    def pdf(self, path: Path) -> Path:
+        """Print the page as the print dialog would (A4, the page's @page rules and print styles)."""
+        data = self.browser.send("Page.printToPDF", {"paperWidth": 8.27, "paperHeight": 11.69, "printBackground": True,
+                                                     "preferCSSPageSize": True}, self.session)["data"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(data))
+        return path
+
     def close(self) -> None:
         self.browser.send("Target.closeTarget", {"targetId": self.target})
 

@@ -247,3 +247,7 @@ def test_report_without_javascript(site):
         assert page.evaluate("document.querySelectorAll('table.data tbody tr').length") > 5
         assert page.evaluate("getComputedStyle(document.querySelector('header.site')).backgroundColor") != \
             "rgba(0, 0, 0, 0)"   # the stylesheet applied
+        # printed on A4 with the print styles (navigation hidden): a few pages
+        pdf = page.pdf(site / "screenshots" / "run.pdf").read_bytes()
+        pages = len(re.findall(rb"/Type\s*/Page(?![a-z])", pdf))
+        assert pdf.startswith(b"%PDF") and 1 <= pages <= 8, pages
