@@ -176,6 +176,12 @@ def fetch(conn: psycopg.Connection, run_id: int | None = None) -> QC:
         for name, query in QUERIES.items() if not missing else ():
             cur.execute(query, {"upto": upto})
             data[name] = cur.fetchall()
+        if run_id is not None and not missing:
+            # As of run N: a block released by a later run was still in force then.
+            cut = cur.execute("select min(started_at) as t from qc.runs where run_id > %s", (run_id,)).fetchone()["t"]
+            for b in data["blocked"]:
+                if cut is not None and b["released_at"] is not None and b["released_at"] >= cut:
+                    b["released_at"] = b["released_by_load"] = None
     qc = QC(**data)
     qc.validation_by_id = {v["validation_id"]: v for v in qc.validations}
     qc.load_by_id = {row["load_id"]: row for row in qc.loads}

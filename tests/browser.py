@@ -4,7 +4,8 @@
         page = browser.open(Path("index.html"))   # navigates, waits for load, records every request URL
         page.evaluate("document.title"); page.screenshot(Path("out.png"))
 
-Run as a script to check a built report and write its screenshots: ``python tests/browser.py .local/report``.
+Run as a script to check a built report and screenshot a run page (default: the latest run) to
+``<report>/screenshots/run.png``: ``python tests/browser.py .local/report [run-4.html]``.
 """
 
 from __future__ import annotations
@@ -236,7 +237,8 @@ def check_site(site: Path, screenshot_page: str | None = None) -> dict[str, dict
 if __name__ == "__main__":
     root = Path(sys.argv[1] if len(sys.argv) > 1 else ".local/report")
     runs = sorted(root.glob("run-*.html"), key=lambda p: int(p.stem.split("-")[1]))
-    result = check_site(root, runs[-1].name if runs else None)
+    shot = sys.argv[2] if len(sys.argv) > 2 else runs[-1].name if runs else None
+    result = check_site(root, shot)
     for name, fact in result.items():
         print(f"{name}: h1={fact['h1']} таблиц={len(fact['tables'])} изображений={len(fact['images'])} "
               f"запросов={len(fact['requests'])}")

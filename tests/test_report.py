@@ -251,3 +251,12 @@ def test_report_without_javascript(site):
         pdf = page.pdf(site / "screenshots" / "run.pdf").read_bytes()
         pages = len(re.findall(rb"/Type\s*/Page(?![a-z])", pdf))
         assert pdf.startswith(b"%PDF") and 1 <= pages <= 8, pages
+
+
+def test_report_as_of_a_run(site, conn, tmp_path):
+    """--run-id N: the report as it stood after run N (later runs are not shown)."""
+    index = build_report(conn, tmp_path / "as-of-1", run_id=1)
+    assert "Последний прогон: №1" in text_of(index)
+    assert not (tmp_path / "as-of-1" / "run-2.html").exists()
+    # run 1 alone: the Evenki block is still in force
+    assert "действует" in text_of(index) and BLOCKED_FILE in text_of(index)
