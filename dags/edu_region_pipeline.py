@@ -3,9 +3,11 @@
 The registry loads first (every other feed resolves school codes through it); the other feeds then
 load as one mapped task each, and the files no feed reads are recorded as refused. A bad file is that
 file's failure, never the run's: every other file loads, the report task prints the summary (files
-loaded, failed, refused, skipped by design) and the marts are built from what loaded. Only then does the
-last task, ``check_files``, fail the run if some file failed or was refused, so that the run shows red
-and its log lists the files to look at.
+loaded, failed, refused, skipped by design). The feed suites (Great Expectations, ``expectations/``)
+then validate the run's loads and block those that fail a blocking check; the marts are built from the
+rest, the mart suites validate them, and the analysts' report is built from the ``qc`` schema. Only then
+does the last task, ``check_files``, fail the run if some file failed, was refused or was blocked, so
+that the run shows red and its log lists the files to look at.
 """
 
 from __future__ import annotations
@@ -87,6 +89,11 @@ def edu_region_pipeline():
                 "not_loaded": [r.message for r in results if r.status in NOT_LOADED]}
 
     @task
+    def validate_feeds(outcome: dict, run_id=None, params=None) -> dict:
+        """GX feed suites on this run's loads; a load failing a 'block' expectation is kept out of the marts."""
+        return outcome | {"qc_run_id": _validate("feeds", None, run_id, params["landing"])}
+
+    @task
     def build_marts(outcome: dict) -> dict:
         """dbt build: staging, intermediate models and the marts, with their tests; passes the report on."""
         from warehouse.dbt import run_dbt
@@ -96,11 +103,33 @@ def edu_region_pipeline():
         return outcome
 
     @task
+    def validate_marts(outcome: dict) -> dict:
+        """GX mart suites; a mart failing a 'block' expectation is withheld from BI and analysts."""
+        from ingestion.run import blocked_files, connect
+
+        _validate("marts", outcome["qc_run_id"])
+        with connect() as conn:
+            return outcome | {"blocked": blocked_files(conn, outcome["qc_run_id"])}
+
+    @task(trigger_rule="all_done")
+    def build_report(outcome: dict | None = None) -> str:
+        """The analysts' validation report from the qc schema (also after a failed build: what is known)."""
+        from ingestion.run import connect
+        from report import build_report as build
+        from warehouse.paths import REPORT_DIR
+
+        with connect() as conn:
+            index = build(conn, REPORT_DIR)
+        print(f"Отчёт о проверке данных: {index}")
+        return str(index)
+
+    @task
     def check_files(outcome: dict) -> None:
-        """After the marts: the run fails if some file was not loaded, naming each one."""
-        if outcome["not_loaded"]:
-            raise RuntimeError(f"Не загружено файлов: {len(outcome['not_loaded'])} (витрины построены по "
-                               "остальным):\n" + "\n".join(outcome["not_loaded"]))
+        """After the marts: the run fails if some file was not loaded or was blocked, naming each one."""
+        problems = outcome["not_loaded"] + outcome.get("blocked", [])
+        if problems:
+            raise RuntimeError(f"Не загружено или заблокировано проверками файлов: {len(problems)} (витрины "
+                               "построены по остальным):\n" + "\n".join(problems))
 
     landing = prepare_landing()
     schema = create_schema()
@@ -110,7 +139,9 @@ def edu_region_pipeline():
     registry >> feeds
     unread = record_unread(landing)
     registry >> unread
-    check_files(build_marts(report(registry, feeds, unread, landing)))
+    validated = validate_marts(build_marts(validate_feeds(report(registry, feeds, unread, landing))))
+    validated >> build_report()
+    check_files(validated)
 
 
 def _other_feeds() -> list[str]:
@@ -125,6 +156,24 @@ def _result(fields: dict):
     from ingestion.core.loader import LoadResult
 
     return LoadResult(**(fields | {"reasons": Counter(fields.get("reasons") or {})}))
+
+
+def _validate(stage: str, qc_run_id: int | None, airflow_run_id: str | None = None, landing: str | None = None) -> int:
+    import logging
+
+    from ingestion.run import connect
+    from quality.validate import run_stage
+    from warehouse.config import warehouse_url
+    from warehouse.paths import REPORT_DIR
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    url = warehouse_url()
+    with connect(url) as conn:
+        qc_run_id, outcomes = run_stage(conn, stage, REPORT_DIR / "gx", url, qc_run_id,
+                                        airflow_run_id, landing)
+    for o in outcomes:
+        print(f"{o.suite}: {o.outcome}" + (f" — {', '.join(o.failed)}" if o.failed else ""))
+    return qc_run_id
 
 
 def _load(loaders, landing: str) -> list[dict]:

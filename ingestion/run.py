@@ -149,9 +149,10 @@ def summary(results: Iterable[LoadResult], ignored: Iterable[Path | str] = ()) -
 
 LEDGER_SUMMARY = """
 select l.feed, count(distinct l.file_id) as files, sum(l.rows_read) as rows_read,
-       sum(l.rows_loaded) as rows_loaded, sum(l.rows_quarantined) as rows_quarantined
+       sum(l.rows_loaded) as rows_loaded, sum(l.rows_quarantined) as rows_quarantined,
+       count(distinct l.file_id) filter (where l.status = 'blocked') as blocked
 from raw.load_ledger l
-where l.status = 'loaded'
+where l.status in ('loaded', 'blocked')
 group by l.feed
 order by l.feed
 """
@@ -173,17 +174,18 @@ order by l.load_id
 
 def ledger_summary(conn: psycopg.Connection) -> str:
     """The warehouse as it stands: current loads per feed, quarantine reasons, failed files."""
-    lines = ["Хранилище: загруженные файлы и строки по потокам данных",
-             f"{'поток':<26}{'файлов':>7}{'прочитано':>11}{'загружено':>11}{'отложено':>10}"]
+    lines = ["Хранилище: загруженные файлы и строки по потокам данных (заблокированные проверками — в витрины "
+             "не попадают)",
+             f"{'поток':<26}{'файлов':>7}{'прочитано':>11}{'загружено':>11}{'отложено':>10}{'заблок.':>9}"]
     rows = conn.execute(LEDGER_SUMMARY).fetchall()
-    for feed, files, read, loaded, quarantined in rows:
-        lines.append(f"{feed:<26}{files:>7}{read:>11}{loaded:>11}{quarantined:>10}")
+    for feed, files, read, loaded, quarantined, blocked in rows:
+        lines.append(f"{feed:<26}{files:>7}{read:>11}{loaded:>11}{quarantined:>10}{blocked:>9}")
     lines.append(f"{'итого':<26}{sum(r[1] for r in rows):>7}{sum(r[2] for r in rows):>11}"
-                 f"{sum(r[3] for r in rows):>11}{sum(r[4] for r in rows):>10}")
+                 f"{sum(r[3] for r in rows):>11}{sum(r[4] for r in rows):>10}{sum(r[5] for r in rows):>9}")
     reasons = conn.execute(
         """select q.reason_code, r.description, count(*) from raw.quarantine q
            join raw.load_ledger l using (load_id) join raw.quarantine_reasons r using (reason_code)
-           where l.status = 'loaded' group by 1, 2 order by 3 desc""").fetchall()
+           where l.status in ('loaded', 'blocked') group by 1, 2 order by 3 desc""").fetchall()
     if reasons:
         lines.append("Отложенные строки по причинам:")
         lines += [f"  {code}: {n} — {text}" for code, text, n in reasons]
@@ -196,7 +198,21 @@ def ledger_summary(conn: psycopg.Connection) -> str:
     if refused:
         lines.append(f"Файлы, которые не читает ни один поток данных ({len(refused)}):")
         lines += [f"  {m}" for m in refused]
+    if conn.execute("select to_regclass('qc.blocked_loads') is not null").fetchone()[0]:
+        blocked = conn.execute("select file_name, reasons from qc.blocked_loads b join raw.load_ledger l "
+                               "using (load_id) where l.status = 'blocked' order by load_id").fetchall()
+        if blocked:
+            lines.append(f"Файлы, заблокированные проверками качества данных ({len(blocked)}):")
+            lines += [f"  «{name}»: {reasons}" for name, reasons in blocked]
     return "\n".join(lines)
+
+
+def blocked_files(conn: psycopg.Connection, qc_run_id: int) -> list[str]:
+    """Russian lines naming the files a data-quality run blocked, with the checks that blocked them."""
+    return [f"Файл «{name}» ({feed}) заблокирован проверками качества данных: {reasons}"
+            for name, feed, reasons in conn.execute(
+                "select file_name, feed, reasons from qc.blocked_loads where run_id = %s and released_at is null "
+                "order by load_id", (qc_run_id,))]
 
 
 def main() -> int:

@@ -9,9 +9,7 @@ import sys
 from ingestion.run import connect
 from quality.validate import run_stage
 from warehouse.config import warehouse_url
-from warehouse.paths import LOCAL_DIR
-
-REPORT_DIR = LOCAL_DIR / "report"
+from warehouse.paths import REPORT_DIR
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
-from warehouse.paths import LOCAL_DIR
+from warehouse.paths import GX_DIR
 
-CONTEXT_DIR = LOCAL_DIR / "gx"
+CONTEXT_DIR = GX_DIR
 DATASOURCE = "warehouse"
 DOCS_SITE = "qc_report"
 

@@ -112,8 +112,13 @@ def read_suite(path: Path) -> Suite:
         if expectation.policy == "block" and spec["kind"] == "feed" and not expectation.row_level:
             raise _fail(path, f"{where}: ожидание по таблице целиком не называет строк и загрузок, которые нужно "
                               "заблокировать: политика может быть только warn")
-        if expectation.type == UNEXPECTED_ROWS and "{batch}" not in expectation.kwargs.get("unexpected_rows_query", ""):
+        query = expectation.kwargs.get("unexpected_rows_query", "")
+        if expectation.type == UNEXPECTED_ROWS and "{batch}" not in query:
             raise _fail(path, f"{where}: в запросе unexpected_rows_query нет {{batch}}")
+        if re.search(r"\{batch\}\s+(as\s+)?(?!where|join|left|inner|group|order|limit|union|cross|on\b)[a-z_]\w*",
+                     query, re.I):
+            raise _fail(path, f"{where}: GX подставляет вместо {{batch}} подзапрос с собственным псевдонимом, "
+                              "поэтому {batch} нельзя дать псевдоним: пишите with b as (select * from {batch}) …")
         try:
             to_gx(expectation)
         except Exception as exc:  # pydantic validation of kwargs

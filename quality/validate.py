@@ -19,15 +19,17 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from quality import access, gx_project, runs
-from quality.suites import UNEXPECTED_ROWS, Suite, read_suites, to_gx
+from quality import access, docs_offline, gx_project, runs
+from quality.suites import SUITES_DIR, UNEXPECTED_ROWS, Suite, read_suites, to_gx
 
 log = logging.getLogger(__name__)
 MAX_EXAMPLES = 5
 MAX_OFFENDING_ROWS = 100_000  # rows of one failed expectation read back to find loads and municipalities
 # Example rows hold school keys and the values checked, never people: columns named like these are dropped.
 PERSONAL = re.compile(r"name|participant|teacher|pupil|curator|mentor|fio|row_data|answers|class_label", re.I)
-INDEX_COLUMNS = ("load_id", "source_row", "school_id", "municipality")
+# Columns GX reports for each unexpected row: where it is (load, row of the file) and whose (school); a
+# mart's municipality is the registry's, a raw table's is the file's own text and is left out.
+INDEX_COLUMNS = {"feed": ("load_id", "source_row", "school_id"), "mart": ("school_id", "municipality")}
 
 
 @dataclass
@@ -81,7 +83,9 @@ def _offending_rows(conn, suite: Suite, expectation, result: dict) -> list[dict]
     """The unexpected rows as dicts, read back from the warehouse; None when GX gives no way to find them."""
     schema, table = suite.validated_relation
     if expectation.type == UNEXPECTED_ROWS:
-        query = expectation.kwargs["unexpected_rows_query"].replace("{batch}", f"{schema}.{table}")
+        # the same substitution as GX's (UnexpectedRowsExpectation): a subquery named subselect
+        query = expectation.kwargs["unexpected_rows_query"].replace(
+            "{batch}", f"(select * from {schema}.{table} where true) as subselect")
     elif result.get("unexpected_index_query"):
         query = str(result["unexpected_index_query"]).rstrip("; \n")
     else:
@@ -105,7 +109,8 @@ def _groups(rows: list[dict], registry: dict[str, str], load_places: dict[int, s
     groups: dict[tuple, list] = defaultdict(lambda: [0, []])
     for row in rows:
         load_id = row.get("load_id")
-        municipality = (row.get("municipality") or registry.get(str(row.get("school_id")))
+        # the registry's spelling first: a file's own municipality column may spell it otherwise
+        municipality = (registry.get(str(row.get("school_id"))) or row.get("municipality")
                         or load_places.get(load_id))
         group = groups[(municipality, load_id)]
         n = row.get("n")
@@ -139,7 +144,7 @@ def validate_suite(conn, ctx, run_id: int, suite: Suite, context: dict) -> Outco
         gx.ValidationDefinition(name=suite.name, data=gx_project.table_batch(ctx, schema, table), suite=gx_suite))
     present = runs.columns(conn, schema, table)
     result_format = {"result_format": "COMPLETE", "partial_unexpected_count": MAX_EXAMPLES,
-                     "unexpected_index_column_names": [c for c in INDEX_COLUMNS if c in present]}
+                     "unexpected_index_column_names": [c for c in INDEX_COLUMNS[suite.kind] if c in present]}
     checkpoint = ctx.checkpoints.add_or_update(gx.Checkpoint(
         name=suite.name, validation_definitions=[definition], result_format=result_format))
     checkpoint_result = checkpoint.run(run_id=gx.RunIdentifier(run_name=f"qc-{run_id}"))
@@ -157,10 +162,12 @@ def validate_suite(conn, ctx, run_id: int, suite: Suite, context: dict) -> Outco
         key = item.expectation_config.meta["key"]
         expectation = suite.expectation(key)
         result = item.result or {}
-        errored = bool(item.exception_info and item.exception_info.get("raised_exception"))
+        error = _error(item.exception_info)
+        errored = error is not None
         observed = _observed(result)
         if errored:
-            observed = "ошибка выполнения проверки: " + str(item.exception_info.get("exception_message"))[:500]
+            log.warning("Набор %s, ожидание %s не выполнено: %s", suite.name, key, error)
+            observed = "ошибка выполнения проверки: " + error[:500]
         conn.execute(
             """insert into qc.expectation_results (validation_id, expectation_key, expectation_type, description,
                                                    policy, success, observed_value, unexpected_count, element_count)
@@ -206,6 +213,18 @@ def validate_suite(conn, ctx, run_id: int, suite: Suite, context: dict) -> Outco
     return outcome
 
 
+def _error(info) -> str | None:
+    """The message of an expectation that raised (GX keeps it at the top or per metric), or None."""
+    if not info:
+        return None
+    if isinstance(info, dict) and info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for value in (info.values() if isinstance(info, dict) else []):
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
 def _as_int(value) -> int | None:
     return value if isinstance(value, int) else None
 
@@ -230,7 +249,8 @@ def _block(conn, run_id: int, validation_id: int, suite: Suite, to_block: dict[i
 
 
 def run_stage(conn: psycopg.Connection, stage: str, docs_dir: Path, url: str, run_id: int | None = None,
-              airflow_run_id: str | None = None, landing: str | None = None) -> tuple[int, list[Outcome]]:
+              airflow_run_id: str | None = None, landing: str | None = None,
+              suites_dir: Path = SUITES_DIR) -> tuple[int, list[Outcome]]:
     """Validate one stage ('feeds' or 'marts'); returns the run id and each suite's outcome."""
     access.ensure_qc(conn)
     conn.execute("select pg_advisory_lock(%s, 1)", (access.LOCK_NAMESPACE,))  # one validation at a time
@@ -247,12 +267,13 @@ def run_stage(conn: psycopg.Connection, stage: str, docs_dir: Path, url: str, ru
                    "load_places": dict(conn.execute("select load_id, municipality from qc.run_loads where run_id = %s",
                                                     (run_id,)).fetchall())}
         outcomes = []
-        for suite in read_suites(kind="feed" if stage == "feeds" else "mart"):
+        for suite in read_suites(suites_dir, kind="feed" if stage == "feeds" else "mart"):
             with conn.transaction():
                 outcome = validate_suite(conn, ctx, run_id, suite, context)
             if outcome:
                 outcomes.append(outcome)
         ctx.build_data_docs(site_names=[gx_project.DOCS_SITE])
+        docs_offline.make_offline(docs_dir)
         _link_docs(conn, ctx, context["identifiers"], docs_dir, run_id)
         if stage == "marts":
             with conn.transaction():

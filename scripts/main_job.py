@@ -19,7 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from ingestion.run import connect, ledger_summary  # noqa: E402
 from warehouse.config import warehouse_url  # noqa: E402
-from warehouse.paths import LANDING_DIR, LOCAL_DIR  # noqa: E402
+from warehouse.paths import LANDING_DIR, LOCAL_DIR, REPORT_DIR  # noqa: E402
+
+REPORT_INDEX = REPORT_DIR / "index.html"
 
 DAG_ID = "edu_region_pipeline"
 
@@ -58,10 +60,14 @@ def main() -> int:
     if marts:
         print("Витрины для запросов: " + ", ".join(marts))
     elapsed = time.monotonic() - started
+    report = f"Отчёт о проверке данных: {REPORT_INDEX}" if REPORT_INDEX.exists() else (
+        "Отчёт о проверке данных не построен: см. журнал задачи build_report")
     if code != 0:
+        print(report)
         print(f"DAG {DAG_ID} завершился с ошибкой за {elapsed:.0f} с; подробности: {log_file}", file=sys.stderr)
         return code
     print(f"Готово за {elapsed:.0f} с. Остановить хранилище: bash scripts/stop.sh")
+    print(report)  # the line before the URL: where the analysts' report is
     print(url)
     return 0
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
-import psycopg
-import pytest
-from psycopg import sql
+# Reports and the GX project's state go to a scratch folder, never over the user's .local ones (set before
+# warehouse.paths is imported; subprocesses such as Airflow inherit them).
+_SCRATCH = Path(tempfile.mkdtemp(prefix="edu_tests_"))
+os.environ.setdefault("EDU_REPORT_DIR", str(_SCRATCH / "report"))
+os.environ.setdefault("EDU_GX_DIR", str(_SCRATCH / "gx"))
 
-from ingestion.run import ensure_schema, load_all
-from warehouse.config import warehouse_url
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+from psycopg import sql  # noqa: E402
+
+from ingestion.run import ensure_schema, load_all  # noqa: E402
+from warehouse.config import warehouse_url  # noqa: E402
 
 TEST_KEY = b"test-pseudonymisation-key-0123456789"
 

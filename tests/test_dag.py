@@ -37,7 +37,10 @@ def test_dag_imports_and_orders_registry_first(airflow_env):
     assert graph["down"]["create_schema"] == ["load_registry"]
     assert "load_feed" in graph["down"]["load_registry"]
     assert graph["down"]["load_feed"] == ["report"]
-    assert graph["down"]["report"] == ["build_marts"]
+    assert graph["down"]["report"] == ["validate_feeds"]
+    assert graph["down"]["validate_feeds"] == ["build_marts"]
+    assert graph["down"]["build_marts"] == ["validate_marts"]
+    assert graph["down"]["validate_marts"] == ["build_report", "check_files"]
 
 
 def test_dag_run_loads_every_feed(airflow_env, demo_landing, db_url, conn):

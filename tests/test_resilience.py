@@ -431,6 +431,7 @@ def test_school_years_from_2009_load(landing, conn):
 
 def test_the_schema_step_upgrades_a_warehouse_of_the_previous_version(conn):
     """Before: no 'refused' status, plan-reports partitioned by file name, no table of shared numbers."""
+    conn.execute("drop schema raw_current cascade")  # added with the data-quality checks
     conn.execute("alter table raw.load_ledger drop constraint load_ledger_status_check")
     conn.execute("alter table raw.load_ledger add constraint load_ledger_status_check check "
                  "(status in ('running', 'loaded', 'failed', 'interrupted', 'replaced'))")
@@ -458,8 +459,10 @@ def test_the_dag_reports_failed_files_builds_the_marts_then_fails_the_run():
     spec.loader.exec_module(module)
     dag = module.edu_region_pipeline()
     tasks = dag.task_dict
-    assert tasks["report"].downstream_task_ids == {"build_marts"}
-    assert tasks["build_marts"].downstream_task_ids == {"check_files"}
+    assert tasks["report"].downstream_task_ids == {"validate_feeds"}
+    assert tasks["validate_feeds"].downstream_task_ids == {"build_marts"}
+    assert tasks["build_marts"].downstream_task_ids == {"validate_marts"}
+    assert tasks["validate_marts"].downstream_task_ids == {"build_report", "check_files"}
     assert "record_unread" in tasks["load_registry"].downstream_task_ids
     assert "report" in tasks["record_unread"].downstream_task_ids
     assert tasks["report"].trigger_rule == tasks["check_files"].trigger_rule == "all_success"
@@ -467,6 +470,9 @@ def test_the_dag_reports_failed_files_builds_the_marts_then_fails_the_run():
     with pytest.raises(RuntimeError, match=r"пустой\.csv"):
         tasks["check_files"].python_callable(outcome)
     tasks["check_files"].python_callable({**outcome, "not_loaded": []})
+    blocked = "Файл «школа.xlsx» (vpr_individual) заблокирован проверками качества данных: отметка от 2 до 5"
+    with pytest.raises(RuntimeError, match=r"школа\.xlsx"):
+        tasks["check_files"].python_callable({**outcome, "not_loaded": [], "blocked": [blocked]})
 
 
 # ---------------------------------------------------------------- a whole landing
