@@ -112,7 +112,7 @@ def edu_region_pipeline():
             return outcome | {"blocked": blocked_files(conn, outcome["qc_run_id"])}
 
     @task(trigger_rule="all_done")
-    def build_report(outcome: dict | None = None) -> str:
+    def build_report() -> str:
         """The analysts' validation report from the qc schema (also after a failed build: what is known)."""
         from ingestion.run import connect
         from report import build_report as build
@@ -120,6 +120,9 @@ def edu_region_pipeline():
 
         with connect() as conn:
             index = build(conn, REPORT_DIR)
+            if conn.execute("select to_regclass('qc.runs') is not null").fetchone()[0]:
+                conn.execute("update qc.runs set report_path = %s where run_id = (select max(run_id) from qc.runs)",
+                             (str(index),))
         print(f"Отчёт о проверке данных: {index}")
         return str(index)
 

@@ -185,6 +185,9 @@ def validate_suite(conn, ctx, run_id: int, suite: Suite, context: dict) -> Outco
             groups = {(None, None): [result.get("unexpected_count") or _as_int(result.get("observed_value")) or 0,
                                      [_example(r) for r in (result.get("details") or {}).get("unexpected_rows", [])
                                       [:MAX_EXAMPLES]]]}
+        if offending:  # rows of the file, not rows the query returned (a query may return one per school, n)
+            conn.execute("update qc.expectation_results set unexpected_count = %s where validation_id = %s "
+                         "and expectation_key = %s", (sum(c for c, _ in groups.values()), validation_id, key))
         for (municipality, load_id), (count, examples) in groups.items():
             conn.execute(
                 """insert into qc.expectation_failures (validation_id, expectation_key, municipality, load_id,
