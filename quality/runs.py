@@ -46,14 +46,13 @@ def start_run(conn: psycopg.Connection, airflow_run_id: str | None = None, landi
 
 
 def take_over_unfinished(conn: psycopg.Connection, run_id: int) -> int:
-    """Runs that stopped half-way (a failed build, a killed task) end as 'failed'; their loads not yet
-    validated join this run, so that no load is left unchecked."""
+    """Runs that stopped half-way (a failed build, a killed task) end as 'failed'; the loads of those that
+    stopped before their feed suites finished join this run, so that no load is left unchecked."""
     moved = conn.execute(
         """update qc.run_loads rl set run_id = %s
            from qc.runs r
-           where r.run_id = rl.run_id and r.finished_at is null and r.run_id <> %s
-             and not exists (select 1 from qc.validations v where v.run_id = rl.run_id and v.kind = 'feed'
-                             and v.feed = rl.feed)""", (run_id, run_id)).rowcount
+           where r.run_id = rl.run_id and r.finished_at is null and r.feeds_checked_at is null
+             and r.run_id <> %s""", (run_id, run_id)).rowcount
     conn.execute("update qc.runs set finished_at = now(), status = 'failed' where finished_at is null and run_id <> %s",
                  (run_id,))
     return moved

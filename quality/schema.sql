@@ -16,6 +16,8 @@ create table if not exists qc.runs (
     gx_docs_path text,
     report_path text
 );
+-- when the feed suites finished (a run stopped before that hands its loads to the next run)
+alter table qc.runs add column if not exists feeds_checked_at timestamptz;
 
 -- Every ledger load belongs to the first run after it: what arrived in that run, whatever its status.
 create table if not exists qc.run_loads (

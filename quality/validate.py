@@ -275,6 +275,8 @@ def run_stage(conn: psycopg.Connection, stage: str, docs_dir: Path, url: str, ru
                 outcome = validate_suite(conn, ctx, run_id, suite, context)
             if outcome:
                 outcomes.append(outcome)
+        if stage == "feeds":
+            conn.execute("update qc.runs set feeds_checked_at = now() where run_id = %s", (run_id,))
         ctx.build_data_docs(site_names=[gx_project.DOCS_SITE])
         docs_offline.make_offline(docs_dir)
         _link_docs(conn, ctx, context["identifiers"], docs_dir, run_id)

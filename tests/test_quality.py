@@ -190,3 +190,16 @@ def test_data_docs_pages_request_nothing_from_the_internet(tmp_path):
     assert (tmp_path / "static" / "gx_offline.css").exists()
     assert "<td>1</td>" in text and "../static/f.ico" in text  # content and local resources stay
     assert make_offline(tmp_path) == 0  # a second pass changes nothing
+
+
+def test_a_run_stopped_before_its_checks_hands_its_loads_to_the_next(conn, db_url, landing, tmp_path):
+    from quality import access, runs
+
+    access.ensure_qc(conn)
+    bad = load(conn, vpr_file(landing, "bad.xlsx", "edu240003", journal=2))
+    with conn.transaction():
+        stopped = runs.start_run(conn)  # e.g. the task was killed before the suites ran
+    run_id, outcomes = validate(conn, db_url, tmp_path, suites(tmp_path, "block"))
+    assert run_id == stopped + 1 and [o.blocked_loads for o in outcomes] == [{bad}]
+    assert conn.execute("select status from qc.runs where run_id = %s", (stopped,)).fetchone() == ("failed",)
+    assert conn.execute("select run_id from qc.run_loads where load_id = %s", (bad,)).fetchone() == (run_id,)
