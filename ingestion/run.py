@@ -13,8 +13,8 @@ from pathlib import Path
 
 import psycopg
 
+from ingestion.core import current_views, ledger, replacements
 from ingestion.core import landing as landing_folder
-from ingestion.core import ledger, replacements
 from ingestion.core.ledger import REASONS
 from ingestion.core.loader import FeedLoader, LoadResult
 from ingestion.feeds import BY_FEED, LOADERS
@@ -39,6 +39,7 @@ def ensure_schema(conn: psycopg.Connection) -> None:
         for loader in LOADERS:
             for statement in loader.ddl():
                 conn.execute(statement)
+        current_views.ensure_views(conn)
 
 
 def feed_folders() -> set[str]:

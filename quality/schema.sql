@@ -134,3 +134,9 @@ comment on table qc.expectation_failures is
 comment on table qc.blocked_loads is 'Заблокированные загрузки: не попадают в витрины до исправленного файла';
 comment on table qc.quarantine_summary is 'Отложенные строки по прогону, потоку, муниципалитету и причине';
 comment on table qc.feed_volumes is 'Объёмы данных по потокам, учебным годам и муниципалитетам на момент прогона';
+
+-- The loads being validated now (one run at a time holds the qc lock); qc.batch_<table> views read it.
+create table if not exists qc.current_batch (
+    load_id bigint primary key
+);
+comment on table qc.current_batch is 'Служебная: загрузки, проверяемые в текущем прогоне';

@@ -31,7 +31,10 @@ grant select, insert, update, delete on all tables in schema raw to edu_loader;
 grant usage, select on all sequences in schema raw to edu_loader;
 grant usage on schema raw to edu_transformer;
 grant select on all tables in schema raw to edu_transformer;
+grant usage on schema raw_current to edu_transformer;
+grant select on all tables in schema raw_current to edu_transformer;
 revoke all on schema raw from edu_reader, edu_municipal_analyst;
+revoke all on schema raw_current from edu_reader, edu_municipal_analyst;
 
 grant usage on schema marts to edu_reader, edu_municipal_analyst;
 grant select on all tables in schema marts to edu_reader, edu_municipal_analyst;

@@ -92,14 +92,16 @@ create unique index if not exists file_ledger_feed_sha256_file_name_key
 
 -- 'refused': a file no feed reads (unknown format, a folder that is no feed), recorded once by checksum.
 -- 'rejected': a load whose rows were all quarantined; notes say what was converted.
+-- 'blocked': loaded, but a data-quality check with policy 'block' failed (quality/, qc.blocked_loads):
+-- its rows stay in raw and are kept out of staging (schema raw_current) until a later load replaces them.
 do $$
 begin
     if not exists (select 1 from pg_constraint where conrelid = 'raw.load_ledger'::regclass
-                   and conname = 'load_ledger_status_check' and pg_get_constraintdef(oid) like '%rejected%'
-                   and pg_get_constraintdef(oid) like '%refused%') then
+                   and conname = 'load_ledger_status_check' and pg_get_constraintdef(oid) like '%blocked%') then
         alter table raw.load_ledger drop constraint if exists load_ledger_status_check;
         alter table raw.load_ledger add constraint load_ledger_status_check
-            check (status in ('running', 'loaded', 'failed', 'interrupted', 'replaced', 'refused', 'rejected'));
+            check (status in ('running', 'loaded', 'failed', 'interrupted', 'replaced', 'refused', 'rejected',
+                              'blocked'));
     end if;
 end
 $$;
@@ -190,10 +192,11 @@ def register_file(conn: psycopg.Connection, feed: str, path: Path, archive_dir: 
         (feed, path.name, str(path), sha256, size, arrived, str(kept) if kept else None),
     ).fetchone()
     file_id = row[0]
-    # The same content under any name counts as the same file (e.g. two identical empty reports).
+    # The same content under any name counts as the same file (e.g. two identical empty reports); a blocked
+    # file sent again stays blocked: only a corrected file (other content) replaces it.
     loaded = conn.execute(
         "select exists (select 1 from raw.load_ledger l join raw.file_ledger f using (file_id) "
-        "where f.feed = %s and f.sha256 = %s and l.status in ('loaded', 'replaced'))",
+        "where f.feed = %s and f.sha256 = %s and l.status in ('loaded', 'replaced', 'blocked'))",
         (feed, sha256),
     ).fetchone()[0]
     return FileRecord(file_id, sha256, loaded)

@@ -1,0 +1,55 @@
+"""The qc schema's tables, and who may read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+HERE = Path(__file__).parent
+# qc tables naming a municipality: municipal analysts read only their own rows (row-level security).
+MUNICIPAL_TABLES = ("run_loads", "expectation_failures", "blocked_loads", "quarantine_summary", "feed_volumes")
+READ_ROLES = ("edu_reader", "edu_municipal_analyst")
+LOCK_NAMESPACE = 4243  # advisory locks of the qc schema (ingestion uses 4242)
+
+
+def ensure_qc(conn: psycopg.Connection) -> None:
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s, 0)", (LOCK_NAMESPACE,))
+        conn.execute((HERE / "schema.sql").read_text(encoding="utf-8"))
+
+
+def scopes_exist(conn: psycopg.Connection) -> bool:
+    return conn.execute("select to_regclass('access.analyst_scopes') is not null and "
+                        "(select count(*) = 2 from pg_roles where rolname = any(%s))",
+                        (list(READ_ROLES),)).fetchone()[0]
+
+
+def grant_access(conn: psycopg.Connection) -> bool:
+    """Grants and policies; False (nothing done) until dbt has created the roles and the analysts' scopes."""
+    if not scopes_exist(conn):
+        return False
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s, 0)", (LOCK_NAMESPACE,))
+        conn.execute((HERE / "access.sql").read_text(encoding="utf-8"))
+        for name in MUNICIPAL_TABLES:
+            table = sql.Identifier("qc", name)
+            conn.execute(sql.SQL("alter table {} enable row level security").format(table))
+            conn.execute(sql.SQL("drop policy if exists bi_reads_all on {}").format(table))
+            conn.execute(sql.SQL("create policy bi_reads_all on {} for select to edu_reader using (true)").format(
+                table))
+            conn.execute(sql.SQL("drop policy if exists analyst_reads_own_municipality on {}").format(table))
+            conn.execute(sql.SQL(
+                "create policy analyst_reads_own_municipality on {} for select to edu_municipal_analyst using "
+                "(municipality in (select s.municipality from access.analyst_scopes as s "
+                "where s.role_name = current_user))").format(table))
+    return True
+
+
+def withhold_mart(conn: psycopg.Connection, relation: str) -> None:
+    """A mart whose blocking check failed is not published: the read roles lose it until dbt rebuilds it."""
+    schema, table = relation.split(".", 1)
+    if scopes_exist(conn):
+        conn.execute(sql.SQL("revoke select on {} from edu_reader, edu_municipal_analyst").format(
+            sql.Identifier(schema, table)))

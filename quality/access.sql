@@ -1,0 +1,30 @@
+-- Who reads qc (applied after every run, once dbt has created the roles and access.analyst_scopes):
+-- BI (edu_reader) reads everything; a municipal analyst reads region-level tables (runs, validations,
+-- expectation results: counts only) and, in the tables that name a municipality, only their own rows.
+grant usage on schema qc to edu_reader, edu_municipal_analyst;
+grant select on all tables in schema qc to edu_reader, edu_municipal_analyst;
+revoke all on qc.current_batch from edu_reader, edu_municipal_analyst;
+
+-- Quarantined rows without the copies of the rows (row_data may hold anything a file held).
+create or replace view qc.quarantine_rows as
+select
+    q.load_id,
+    q.source_row,
+    l.feed,
+    f.file_name,
+    rl.municipality,
+    q.reason_code,
+    r.description as reason,
+    q.message
+from raw.quarantine as q
+inner join raw.load_ledger as l on q.load_id = l.load_id
+inner join raw.file_ledger as f on l.file_id = f.file_id
+inner join raw.quarantine_reasons as r on q.reason_code = r.reason_code
+left join qc.run_loads as rl on q.load_id = rl.load_id
+where l.status in ('loaded', 'blocked', 'rejected')
+    -- a municipal analyst sees their municipality's rows; every other reader sees all
+    and (rl.municipality in (select s.municipality from access.analyst_scopes as s where s.role_name = current_user)
+        or not exists (select 1 from access.analyst_scopes as s where s.role_name = current_user));
+comment on view qc.quarantine_rows is
+    'Отложенные строки файлов в силе: файл, номер строки, причина и сообщение, без копии строки';
+grant select on qc.quarantine_rows to edu_reader, edu_municipal_analyst;
