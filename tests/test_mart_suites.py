@@ -154,6 +154,15 @@ CLEAN = {
                    reason="скрыто: показатель описывает меньше 5 обучающихся"),
         _indicator(A, "I25", "победителей и призёров", 2, 2, 30, "S1"),
     ],
+    "mart_school_growth": [
+        {"school_id": "S1", "school_name": "Школа S1", "municipality": A, "link_code": "vpr4_vpr5",
+         "link_name": "ВПР 4 → ВПР 5", "school_year": 2026, "comparison_kind": "те же обучающиеся", "n_pupils": 18,
+         "median_growth": 40.0, "median_growth_lower": 30.0, "median_growth_upper": 50.0,
+         "growth_class": "рост в пределах типичного"},
+        {"school_id": "S2", "school_name": "Школа S2", "municipality": A, "link_code": "vpr4_vpr5",
+         "link_name": "ВПР 4 → ВПР 5", "school_year": 2026, "comparison_kind": "те же обучающиеся", "n_pupils": 3,
+         "growth_class": "скрыто (менее минимального числа обучающихся)"},
+    ],
 }
 
 
@@ -435,6 +444,20 @@ CASES = [
     ("mart_seed_indicators", "school_list_matches_count",
      "update marts.mart_seed_indicators set school_ids = 'S1, S2' where indicator_code = 'I01'",
      [{"indicator_code": "I01", "n": 2}]),
+    # mart_school_growth
+    ("mart_school_growth", "small_group_published",
+     "update marts.mart_school_growth set median_growth = 35 where school_id = 'S2'", [{"school_id": "S2"}]),
+    ("mart_school_growth", "small_group_published",
+     "update marts.mart_school_growth set growth_class = 'рост ниже типичного' where school_id = 'S2'",
+     [{"school_id": "S2"}]),
+    ("mart_school_growth", "median_within_interval",
+     "update marts.mart_school_growth set median_growth = 55 where school_id = 'S1'", [{"school_id": "S1"}]),
+    ("mart_school_growth", "growth_class_matches_interval",
+     "update marts.mart_school_growth set growth_class = 'рост ниже типичного', median_growth_upper = 52 "
+     "where school_id = 'S1'", [{"school_id": "S1"}]),
+    ("mart_school_growth", "one_municipality_per_school",
+     f"update marts.mart_school_growth set municipality = '{B}' where school_id = 'S1'",
+     [{"school_id": "S1", "municipality": A}]),
     # dim_school
     ("mart_dim_school", "one_municipality_per_school",
      f"""insert into marts.dim_school (school_id, municipality, comparison_group)
@@ -483,6 +506,8 @@ GX_CASES = [
      "insert into marts.mart_seed_indicators select * from marts.mart_seed_indicators where indicator_code = 'I01'"),
     ("mart_seed_indicators", "municipality_present",
      "update marts.mart_seed_indicators set municipality = null where indicator_code = 'I02'"),
+    ("mart_school_growth", "growth_key_unique",
+     "insert into marts.mart_school_growth select * from marts.mart_school_growth where school_id = 'S1'"),
     ("mart_dim_school", "school_id_present", "update marts.dim_school set school_id = null where school_id = 'S7'"),
     ("mart_dim_school", "school_id_unique",
      "insert into marts.dim_school select * from marts.dim_school where school_id = 'S2'"),
