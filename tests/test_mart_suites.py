@@ -218,6 +218,11 @@ def marts(conn):
                     select 'S3', %s, 2026, factor_code, indicator_code, indicator_name, threshold - 5, threshold,
                            false, false
                     from reference.risk_indicators where indicator_code = 'teachers_over_60_pct'""", (A, B))
+    conn.execute("""insert into marts.mart_risk_profiles
+                    select school_id, 'Школа ' || school_id, municipality, school_year, factor_code, factor_code,
+                           1, is_over_threshold::integer, null,
+                           case when is_over_threshold then indicator_name end, null
+                    from marts.mart_risk_indicators""")
     return conn
 
 
@@ -444,6 +449,17 @@ CASES = [
     ("mart_seed_indicators", "school_list_matches_count",
      "update marts.mart_seed_indicators set school_ids = 'S1, S2' where indicator_code = 'I01'",
      [{"indicator_code": "I01", "n": 2}]),
+    # mart_risk_profiles
+    ("mart_risk_profiles", "risk_level_matches_counts",
+     "update marts.mart_risk_profiles set risk_level = 'высокий' where school_id = 'S1'", [{"school_id": "S1"}]),
+    ("mart_risk_profiles", "risk_level_matches_counts",
+     "update marts.mart_risk_profiles set reasons = null where school_id = 'S1'", [{"school_id": "S1"}]),
+    ("mart_risk_profiles", "counts_match_indicator_rows",
+     "update marts.mart_risk_profiles set indicators_available = 2, risk_level = 'низкий' where school_id = 'S3'",
+     [{"school_id": "S3"}]),
+    ("mart_risk_profiles", "one_municipality_per_school",
+     f"update marts.mart_risk_profiles set municipality = '{B}' where school_id = 'S1'",
+     [{"school_id": "S1", "municipality": A}]),
     # mart_school_growth
     ("mart_school_growth", "small_group_published",
      "update marts.mart_school_growth set median_growth = 35 where school_id = 'S2'", [{"school_id": "S2"}]),
@@ -508,6 +524,10 @@ GX_CASES = [
      "update marts.mart_seed_indicators set municipality = null where indicator_code = 'I02'"),
     ("mart_school_growth", "growth_key_unique",
      "insert into marts.mart_school_growth select * from marts.mart_school_growth where school_id = 'S1'"),
+    ("mart_risk_profiles", "factor_key_unique",
+     "insert into marts.mart_risk_profiles select * from marts.mart_risk_profiles where school_id = 'S1'"),
+    ("mart_risk_profiles", "risk_level_known",
+     "update marts.mart_risk_profiles set risk_level = 'очень высокий' where school_id = 'S1'"),
     ("mart_dim_school", "school_id_present", "update marts.dim_school set school_id = null where school_id = 'S7'"),
     ("mart_dim_school", "school_id_unique",
      "insert into marts.dim_school select * from marts.dim_school where school_id = 'S2'"),
