@@ -137,7 +137,8 @@ def vpr_school_file(landing: Path, work: str) -> Path:
 def vpr_duplicate_pupil(landing: Path) -> dict:
     """A pupil of one school copied into another school's file of the same work (with that school's keys)."""
     work = "2026_Русский язык_4кл"
-    files = sorted(p for p in (landing / "vpr_individual").iterdir() if re.search(rf"^ВПР_{work}_edu\d+\.xlsx$", p.name))
+    pattern = re.compile(rf"^ВПР_{work}_edu\d+\.xlsx$")
+    files = sorted(p for p in (landing / "vpr_individual").iterdir() if pattern.search(p.name))
     source, target = Table(files[0], VPR_HEADER), Table(files[1], VPR_HEADER)
     school, code = target.column(r"^ОО$"), target.column(VPR_HEADER)
     pupil = list(source.rows[source.data()[0]])
@@ -340,9 +341,13 @@ def vpr_mart(facts: dict) -> tuple[str, tuple]:
             (facts["school_id"], facts["subject"], facts["grade"], facts["year"]))
 
 
+GIA_SUBJECTS = {1: "rus", 2: "math"}  # РЦОИ subject codes of ОГЭ → the marts' subject codes
+
+
 def gia_mart(facts: dict) -> tuple[str, tuple]:
-    return ("select count(*) from marts.fct_pupil_results p where p.procedure_code = 'oge' and p.school_year = %s "
-            "and p.school_id = %s", (facts["year"], facts["school_id"]))
+    return ("select count(*) from marts.mart_school_results where procedure_code = 'oge' and subject_code = %s "
+            "and school_year = %s and school_id = %s",
+            (GIA_SUBJECTS[facts["subject_code"]], facts["year"], facts["school_id"]))
 
 
 def kdr_mart(facts: dict) -> tuple[str, tuple]:

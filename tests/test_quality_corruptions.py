@@ -235,3 +235,17 @@ def test_corrected_file_releases_the_partition(scenario, corrected):
     outcome = scenario.one("select outcome from qc.validations where run_id = %s and suite = %s",
                            (corrected["run"], spec.suite))
     assert outcome == "passed"
+
+
+def test_report_run_page_names_blocked_files_and_failed_expectations(scenario, corrected, tmp_path):
+    import html
+
+    from report.build import build_report
+
+    build_report(scenario.conn, tmp_path / "report")
+    page = html.unescape((tmp_path / "report" / f"run-{scenario.run}.html").read_text(encoding="utf-8"))
+    for spec in CORRUPTIONS:
+        policy, description = policy_of(spec.suite, spec.key)
+        assert description in page, spec.id
+        if policy == "block":
+            assert scenario.facts[spec.id]["file"] in page, spec.id
