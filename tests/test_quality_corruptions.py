@@ -10,7 +10,6 @@ built once (run 2); the corrected file of one blocked partition arrives last (ru
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import uuid
@@ -23,14 +22,12 @@ import yaml
 from psycopg import sql
 
 from ingestion.run import load_all
-from quality import suites
+from quality.suites import SUITES_DIR
 from quality.validate import run_stage
 from tests.conftest import TEST_KEY
 from tests.corruptions import CORRUPTIONS, Corruption, Table
 from warehouse.dbt import run_dbt
 
-# The suites under test: the project's (EDU_TEST_SUITES_DIR points elsewhere while suites are being written).
-SUITES_DIR = Path(os.environ.get("EDU_TEST_SUITES_DIR", suites.SUITES_DIR))
 PERSONAL = re.compile(r"participant|name|fio|teacher|pupil|фио", re.I)
 CORRECTED = "vpr_date_of_other_year"  # the blocked partition a corrected file is sent for
 
