@@ -7,6 +7,7 @@ import logging
 import sys
 
 from ingestion.run import connect
+from quality import access
 from quality.validate import run_stage
 from warehouse.config import warehouse_url
 from warehouse.paths import REPORT_DIR
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     run_id = args.run_id
     code = 0
     with connect(url) as conn:
+        access.ensure_qc(conn)
         for stage in (("feeds", "marts") if args.stage == "all" else (args.stage,)):
             if stage == "marts" and run_id is None:
                 run_id = conn.execute("select max(run_id) from qc.runs where finished_at is null").fetchone()[0]

@@ -1,6 +1,8 @@
 -- The region's own year-over-year change per procedure × subject × grade: a region-wide shift (a new
 -- scale, new cut scores, a new test) is reported here once, as «общерегиональный сдвиг», instead of as
--- hundreds of schools changing; the schools' classes in the same cell are counted beside it.
+-- hundreds of schools changing; the schools' classes in the same cell are counted beside it. A cell with
+-- fewer participants in either year than the minimum cell size publishes no shares (they would show the
+-- results of one or two schools), as the school marts do.
 with results as (
     select * from {{ ref('int_school_results') }}
 ),
@@ -46,7 +48,9 @@ pairs as (
             now_.low_count, now_.n_participants, prev.low_count, prev.n_participants,
             params.confidence_z
         ) as change_upper_pp,
-        params.region_break_pp
+        params.region_break_pp,
+        params.min_cell_size,
+        least(prev.n_participants, now_.n_participants) < params.min_cell_size as is_suppressed
     from region as now_
     inner join region as prev
         on
@@ -78,19 +82,30 @@ select
     pairs.n_schools::integer as n_schools,
     pairs.n_prev::integer as n_prev,
     pairs.n_now::integer as n_now,
-    round(pairs.share_low_prev::numeric, 2)::numeric(5, 2) as share_low_prev,
-    round(pairs.share_low_now::numeric, 2)::numeric(5, 2) as share_low_now,
-    round((pairs.share_low_now - pairs.share_low_prev)::numeric, 2)::numeric(7, 2) as low_change_pp,
-    round(pairs.change_lower_pp::numeric, 2)::numeric(7, 2) as low_change_lower_pp,
-    round(pairs.change_upper_pp::numeric, 2)::numeric(7, 2) as low_change_upper_pp,
+    case when not pairs.is_suppressed then round(pairs.share_low_prev::numeric, 2) end::numeric(5, 2) as share_low_prev,
+    case when not pairs.is_suppressed then round(pairs.share_low_now::numeric, 2) end::numeric(5, 2) as share_low_now,
+    case
+        when not pairs.is_suppressed then round((pairs.share_low_now - pairs.share_low_prev)::numeric, 2)
+    end::numeric(7, 2) as low_change_pp,
+    case
+        when not pairs.is_suppressed then round(pairs.change_lower_pp::numeric, 2)
+    end::numeric(7, 2) as low_change_lower_pp,
+    case
+        when not pairs.is_suppressed then round(pairs.change_upper_pp::numeric, 2)
+    end::numeric(7, 2) as low_change_upper_pp,
     coalesce(classes.schools_positive, 0)::integer as schools_positive,
     coalesce(classes.schools_negative, 0)::integer as schools_negative,
     coalesce(classes.schools_unchanged, 0)::integer as schools_unchanged,
-    (
-        abs(pairs.share_low_now - pairs.share_low_prev) >= pairs.region_break_pp
-        and (pairs.change_lower_pp > 0 or pairs.change_upper_pp < 0)
-    )::boolean as is_region_break,
+    pairs.is_suppressed::boolean as is_suppressed,
     case
+        when not pairs.is_suppressed
+            then
+                abs(pairs.share_low_now - pairs.share_low_prev) >= pairs.region_break_pp
+                and (pairs.change_lower_pp > 0 or pairs.change_upper_pp < 0)
+    end::boolean as is_region_break,
+    case
+        when pairs.is_suppressed
+            then 'скрыто: в одном из двух лет участников по региону меньше ' || pairs.min_cell_size
         when
             abs(pairs.share_low_now - pairs.share_low_prev) >= pairs.region_break_pp
             and pairs.change_lower_pp > 0
