@@ -59,3 +59,12 @@ def test_dag_run_loads_every_feed(airflow_env, demo_landing, db_url, conn):
     assert "Загрузка: файлы и строки по потокам данных" in run.stdout + run.stderr
     marts = conn.execute("select count(*) from marts.mart_school_results").fetchone()[0]
     assert marts > 100  # the run ends with dbt build
+    # then the checks: every suite ran on the clean demo and passed, and the report was built from qc
+    status, report_path = conn.execute("select status, report_path from qc.runs").fetchone()
+    suites = {s for (s,) in conn.execute("select suite from qc.validations")}
+    from quality.suites import read_suites
+
+    assert suites == {s.name for s in read_suites()}
+    assert status == "passed"
+    assert report_path == os.path.join(os.environ["EDU_REPORT_DIR"], "index.html")
+    assert "Отчёт о проверке данных" in Path(report_path).read_text(encoding="utf-8")

@@ -203,3 +203,36 @@ def test_a_run_stopped_before_its_checks_hands_its_loads_to_the_next(conn, db_ur
     assert run_id == stopped + 1 and [o.blocked_loads for o in outcomes] == [{bad}]
     assert conn.execute("select status from qc.runs where run_id = %s", (stopped,)).fetchone() == ("failed",)
     assert conn.execute("select run_id from qc.run_loads where load_id = %s", (bad,)).fetchone() == (run_id,)
+
+
+MART_SUITE = """
+suite: mart_test_shares
+title: "Тестовая витрина"
+kind: mart
+relation: marts.test_shares
+expectations:
+  - key: share_range
+    type: expect_column_values_to_be_between
+    kwargs: {column: share, min_value: 0, max_value: 100}
+    policy: block
+    description: "Доля — от 0 до 100 %"
+"""
+
+
+def test_a_mart_failing_a_blocking_check_is_withheld_from_its_readers(conn, db_url, tmp_path, scopes):
+    conn.execute("create schema if not exists marts; create table marts.test_shares (school_id text, "
+                 "municipality text, share numeric); insert into marts.test_shares values "
+                 "('24R00001', 'г. Назарово', 40), ('24R00003', 'Эвенкийский муниципальный район', 140); "
+                 "grant usage on schema marts to edu_reader; grant select on marts.test_shares to edu_reader")
+    folder = tmp_path / "mart_suites"
+    folder.mkdir()
+    (folder / "mart_test_shares.yml").write_text(MART_SUITE, encoding="utf-8")
+    run_id, outcomes = run_stage(conn, "marts", tmp_path / "report" / "gx", db_url, suites_dir=folder)
+    assert [(o.suite, o.outcome) for o in outcomes] == [("mart_test_shares", "blocked")]
+    assert not conn.execute("select has_table_privilege('edu_reader', 'marts.test_shares', 'select')").fetchone()[0]
+    failure = conn.execute("select municipality, load_id, unexpected_count, examples from qc.expectation_failures"
+                           ).fetchone()
+    assert failure == ("Эвенкийский муниципальный район", None, 1,
+                       [{"school_id": "24R00003", "municipality": "Эвенкийский муниципальный район", "share": 140}])
+    assert conn.execute("select status, finished_at is not null from qc.runs where run_id = %s", (run_id,)
+                        ).fetchone() == ("blocked", True)
