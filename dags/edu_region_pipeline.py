@@ -106,10 +106,12 @@ def edu_region_pipeline():
     def validate_marts(outcome: dict) -> dict:
         """GX mart suites; a mart failing a 'block' expectation is withheld from BI and analysts."""
         from ingestion.run import blocked_files, connect
+        from quality.validate import errored_checks
 
         _validate("marts", outcome["qc_run_id"])
         with connect() as conn:
-            return outcome | {"blocked": blocked_files(conn, outcome["qc_run_id"])}
+            return outcome | {"blocked": blocked_files(conn, outcome["qc_run_id"]),
+                              "errored": errored_checks(conn, outcome["qc_run_id"])}
 
     @task(trigger_rule="all_done")
     def build_report() -> str:
@@ -128,11 +130,14 @@ def edu_region_pipeline():
 
     @task
     def check_files(outcome: dict) -> None:
-        """After the marts: the run fails if some file was not loaded or was blocked, naming each one."""
+        """After the marts: the run fails if some file was not loaded or was blocked, or a check could not be
+        evaluated, naming each one."""
         problems = outcome["not_loaded"] + outcome.get("blocked", [])
-        if problems:
-            raise RuntimeError(f"Не загружено или заблокировано проверками файлов: {len(problems)} (витрины "
-                               "построены по остальным):\n" + "\n".join(problems))
+        errored = outcome.get("errored", [])
+        if problems or errored:
+            raise RuntimeError(f"Не загружено или заблокировано проверками файлов: {len(problems)}; проверок, "
+                               f"которые не удалось выполнить: {len(errored)} (витрины построены по остальным):\n"
+                               + "\n".join(problems + errored))
 
     landing = prepare_landing()
     schema = create_schema()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from ingestion.core import current_views, ledger, replacements
+from ingestion.core import current_views, ledger, replacements, superseded
 from ingestion.core import landing as landing_folder
 from ingestion.core.ledger import REASONS
 from ingestion.core.loader import FeedLoader, LoadResult
@@ -39,6 +39,7 @@ def ensure_schema(conn: psycopg.Connection) -> None:
         for loader in LOADERS:
             for statement in loader.ddl():
                 conn.execute(statement)
+        superseded.ensure_tables(conn)
         current_views.ensure_views(conn)
 
 

@@ -43,7 +43,7 @@ def grant_access(conn: psycopg.Connection) -> bool:
             conn.execute(sql.SQL(
                 "create policy analyst_reads_own_municipality on {} for select to edu_municipal_analyst using "
                 "(municipality in (select s.municipality from access.analyst_scopes as s "
-                "where s.role_name = current_user))").format(table))
+                "where pg_has_role(current_user, s.role_name, 'member')))").format(table))
     return True
 
 

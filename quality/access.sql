@@ -2,11 +2,13 @@
 -- BI (edu_reader) reads everything; a municipal analyst reads region-level tables (runs, validations,
 -- expectation results: counts only) and, in the tables that name a municipality, only their own rows.
 grant usage on schema qc to edu_reader, edu_municipal_analyst;
-grant select on all tables in schema qc to edu_reader, edu_municipal_analyst;
-revoke all on qc.current_batch from edu_reader, edu_municipal_analyst;
+-- table by table, never "all tables": the runner's working objects live in qc_work, granted to nobody
+grant select on qc.runs, qc.run_loads, qc.validations, qc.expectation_results, qc.expectation_failures,
+    qc.blocked_loads, qc.quarantine_summary, qc.feed_volumes to edu_reader, edu_municipal_analyst;
+revoke all on schema qc_work from edu_reader, edu_municipal_analyst;
 
 -- Quarantined rows without the copies of the rows (row_data may hold anything a file held).
-create or replace view qc.quarantine_rows as
+create or replace view qc.quarantine_rows with (security_barrier) as
 select
     q.load_id,
     q.source_row,
@@ -22,9 +24,11 @@ inner join raw.file_ledger as f on l.file_id = f.file_id
 inner join raw.quarantine_reasons as r on q.reason_code = r.reason_code
 left join qc.run_loads as rl on q.load_id = rl.load_id
 where l.status in ('loaded', 'blocked', 'rejected')
-    -- a municipal analyst sees their municipality's rows; every other reader sees all
-    and (rl.municipality in (select s.municipality from access.analyst_scopes as s where s.role_name = current_user)
-        or not exists (select 1 from access.analyst_scopes as s where s.role_name = current_user));
+    -- BI (edu_reader) and administrators see all rows; anyone else (the view is granted to the municipal
+    -- analysts only) sees the rows of the municipalities whose analyst roles they hold
+    and (current_setting('is_superuser') = 'on' or pg_has_role(current_user, 'edu_reader', 'member')
+        or rl.municipality in (select s.municipality from access.analyst_scopes as s
+                               where pg_has_role(current_user, s.role_name, 'member')));
 comment on view qc.quarantine_rows is
     'Отложенные строки файлов в силе: файл, номер строки, причина и сообщение, без копии строки';
 grant select on qc.quarantine_rows to edu_reader, edu_municipal_analyst;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from ingestion.core import superseded
 from ingestion.core.current_views import PASSED_THROUGH
 
 # A load belongs to one municipality when at least this share of its rows (with a known municipality) do.
@@ -36,13 +37,29 @@ def registry(conn: psycopg.Connection) -> dict[str, str]:
     return dict(conn.execute(f"select registry_code, municipality from {REGISTRY} r").fetchall())
 
 
-def start_run(conn: psycopg.Connection, airflow_run_id: str | None = None, landing: str | None = None) -> int:
+def start_run(conn: psycopg.Connection, airflow_run_id: str | None = None, landing: str | None = None,
+              claim_loads: bool = True) -> int:
+    """A new run; it claims the loads finished since the last one (a marts-only run claims none)."""
     run_id = conn.execute("insert into qc.runs (airflow_run_id, landing) values (%s, %s) returning run_id",
                           (airflow_run_id, landing)).fetchone()[0]
-    take_over_unfinished(conn, run_id)
     release_blocks(conn)
-    attach_loads(conn, run_id)
+    if claim_loads:
+        take_over_unfinished(conn, run_id)
+        attach_loads(conn, run_id)
     return run_id
+
+
+def restore_superseded(conn: psycopg.Connection, load_id: int) -> int:
+    """A blocked load gives back the rows it replaced (ingestion.core.superseded)."""
+    return superseded.restore(conn, load_id)
+
+
+def purge_superseded(conn: psycopg.Connection, run_id: int) -> int:
+    """This run's loads that passed their checks keep their replacement for good."""
+    passed = [load for (load,) in conn.execute(
+        "select rl.load_id from qc.run_loads rl join raw.load_ledger l using (load_id) "
+        "where rl.run_id = %s and l.status = 'loaded'", (run_id,))]
+    return superseded.purge(conn, passed)
 
 
 def take_over_unfinished(conn: psycopg.Connection, run_id: int) -> int:

@@ -137,8 +137,28 @@ comment on table qc.blocked_loads is 'Заблокированные загру�
 comment on table qc.quarantine_summary is 'Отложенные строки по прогону, потоку, муниципалитету и причине';
 comment on table qc.feed_volumes is 'Объёмы данных по потокам, учебным годам и муниципалитетам на момент прогона';
 
--- The loads being validated now (one run at a time holds the qc lock); qc.batch_<table> views read it.
-create table if not exists qc.current_batch (
+-- Working objects of the runner, readable by nobody else: the loads being validated now (one run at a
+-- time holds the qc lock) and a view qc_work.batch_<table> per raw table reading them (raw rows, pupils'
+-- pseudonyms included: never granted to BI or analysts).
+create schema if not exists qc_work;
+revoke all on schema qc_work from public;
+create table if not exists qc_work.current_batch (
     load_id bigint primary key
 );
-comment on table qc.current_batch is 'Служебная: загрузки, проверяемые в текущем прогоне';
+drop table if exists qc.current_batch cascade;  -- before 0.3 these lived in qc
+comment on schema qc_work is 'Служебная схема проверок: текущая партия загрузок и представления над raw; не выдаётся';
+
+-- 'error': an expectation could not be evaluated (its query failed): nothing is blocked by it, and the
+-- run is marked failed so that a switched-off guard does not pass unnoticed.
+do $$
+begin
+    if not exists (select 1 from pg_constraint where conrelid = 'qc.validations'::regclass
+                   and conname = 'validations_outcome_check' and pg_get_constraintdef(oid) like '%error%') then
+        alter table qc.validations drop constraint if exists validations_outcome_check;
+        alter table qc.validations add constraint validations_outcome_check
+            check (outcome in ('passed', 'warned', 'blocked', 'error'));
+    end if;
+end
+$$;
+alter table qc.expectation_results add column if not exists errored boolean not null default false;
+comment on column qc.expectation_results.errored is 'Ожидание не удалось вычислить (ошибка запроса): строки неизвестны';

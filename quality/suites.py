@@ -67,7 +67,7 @@ class Suite:
     @property
     def validated_relation(self) -> tuple[str, str]:
         """Schema and table GX reads: a feed's batch view, or the mart itself."""
-        return ("qc", f"batch_{self.table}") if self.kind == "feed" else (self.schema, self.table)
+        return ("qc_work", f"batch_{self.table}") if self.kind == "feed" else (self.schema, self.table)
 
     def expectation(self, key: str) -> Expectation:
         return next(e for e in self.expectations if e.key == key)

@@ -32,7 +32,8 @@ REGION_SLUG = "region"
 
 RUN_STATUS = {"running": "выполняется", "passed": "пройден", "warned": "есть предупреждения",
               "blocked": "есть блокировки", "failed": "сбой проверки"}
-OUTCOME = {"passed": "пройдено", "warned": "предупреждение", "blocked": "блокировка"}
+OUTCOME = {"passed": "пройдено", "warned": "предупреждение", "blocked": "блокировка",
+           "error": "проверка не выполнена"}
 POLICY = {"block": "блокирует загрузку", "warn": "предупреждение"}
 LOAD_STATUS = {"loaded": "загружен", "failed": "ошибка загрузки", "interrupted": "загрузка прервана",
                "replaced": "заменён более поздним файлом", "refused": "не принят (не распознан)",
@@ -274,8 +275,9 @@ def run_summary(run: dict, qc: QC, municipality: object = ...) -> dict:
             continue
         checks.append({**v, "failed": failed_by_validation.get(v["validation_id"], [])})
 
-    warn_results = [r for r in results if r["policy"] == "warn"]
-    block_results = [r for r in results if r["policy"] == "block"]
+    # an expectation that could not be evaluated is neither a warning nor a violation: it is shown as an error
+    warn_results = [r for r in results if r["policy"] == "warn" and not r.get("errored")]
+    block_results = [r for r in results if r["policy"] == "block" and not r.get("errored")]
     blocked_ids = {b["load_id"] for b in blocked}
 
     def feed_or_muni_row(key: str, value, rows: list[dict], quarantine_rows: list[dict]) -> dict:
@@ -300,8 +302,7 @@ def run_summary(run: dict, qc: QC, municipality: object = ...) -> dict:
         row["warnings"] = sum(r["validation_id"] in feed_vids for r in warn_results)
         row["violations"] = sum(r["validation_id"] in feed_vids for r in block_results)
         outcomes = [v["outcome"] for v in validations if v["feed"] == feed]
-        row["outcome"] = ("blocked" if "blocked" in outcomes else "warned" if "warned" in outcomes
-                          else "passed" if outcomes else None)
+        row["outcome"] = next((o for o in ("blocked", "error", "warned", "passed") if o in outcomes), None)
         per_feed.append(row)
 
     per_muni = []

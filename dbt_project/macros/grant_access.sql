@@ -31,10 +31,13 @@ grant select, insert, update, delete on all tables in schema raw to edu_loader;
 grant usage, select on all sequences in schema raw to edu_loader;
 grant usage on schema raw to edu_transformer;
 grant select on all tables in schema raw to edu_transformer;
+grant usage on schema raw_superseded to edu_loader;
+grant select, insert, delete on all tables in schema raw_superseded to edu_loader;
 grant usage on schema raw_current to edu_transformer;
 grant select on all tables in schema raw_current to edu_transformer;
 revoke all on schema raw from edu_reader, edu_municipal_analyst;
 revoke all on schema raw_current from edu_reader, edu_municipal_analyst;
+revoke all on schema raw_superseded from edu_reader, edu_municipal_analyst, edu_transformer;
 
 grant usage on schema marts to edu_reader, edu_municipal_analyst;
 grant select on all tables in schema marts to edu_reader, edu_municipal_analyst;
@@ -57,7 +60,8 @@ drop policy if exists bi_reads_all on {{ relation }};
 create policy bi_reads_all on {{ relation }} for select to edu_reader using (true);
 drop policy if exists analyst_reads_own_municipality on {{ relation }};
 create policy analyst_reads_own_municipality on {{ relation }} for select to edu_municipal_analyst
-    using (municipality in (select s.municipality from access.analyst_scopes as s where s.role_name = current_user));
+    using (municipality in (select s.municipality from access.analyst_scopes as s
+                            where pg_has_role(current_user, s.role_name, 'member')));
 {% endif %}
 {% endfor %}
 {% for node in graph.nodes.values()

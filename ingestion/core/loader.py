@@ -23,7 +23,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from ingestion.core import ledger, replacements, rules
+from ingestion.core import ledger, replacements, rules, superseded
 from ingestion.core.columns import Column, WideColumns
 from ingestion.core.errors import LayoutError, LoadError
 from ingestion.core.layout import GroupedColumns, Layout, LayoutFinder, whole_source_rows
@@ -465,8 +465,8 @@ class FeedLoader:
         """Delete the rows of earlier loads in the partitions this load covers; return how many."""
         table = sql.Identifier(self.table)
         self.conn.execute("create temp table doomed (load_id bigint, source_row integer) on commit drop")
-        delete = sql.SQL("with d as (delete from raw.{} t where t.load_id <> %s{} returning t.load_id, t.source_row) "
-                         "insert into doomed select * from d")
+        # The replaced rows are kept in raw_superseded until this load passes its checks (ingestion.core.superseded)
+        delete = sql.SQL("delete from raw.{} t where t.load_id <> %s{} returning t.*")
         if self.partition:
             columns = sql.SQL(", ").join(sql.Identifier(c) for c in self.partition)
             partitions = self.conn.execute(sql.SQL("select distinct {} from raw.{} where load_id = %s").format(
@@ -474,10 +474,12 @@ class FeedLoader:
             # One statement per partition: each is an index lookup, where a join over all of them would
             # make the planner scan the whole table on every load.
             condition = sql.SQL("").join(sql.SQL(" and t.{} = %s").format(sql.Identifier(c)) for c in self.partition)
-            with self.conn.cursor() as cur:
-                cur.executemany(delete.format(table, condition), [(load_id, *p) for p in partitions])
+            for partition in partitions:
+                superseded.keep_deleted(self.conn, self.table, delete.format(table, condition), (load_id, *partition),
+                                        load_id, into="doomed")
         else:
-            self.conn.execute(delete.format(table, sql.SQL("")), (load_id,))
+            superseded.keep_deleted(self.conn, self.table, delete.format(table, sql.SQL("")), (load_id,), load_id,
+                                    into="doomed")
         replaced = self.conn.execute("select count(distinct (load_id, source_row)) from doomed").fetchone()[0]
         if replaced == 0:
             self.conn.execute("drop table doomed")
@@ -485,9 +487,9 @@ class FeedLoader:
         # Without statistics the planner guesses a temp table's size and may scan the whole child table.
         self.conn.execute("analyze doomed")
         for child in self.child_tables():
-            self.conn.execute(sql.SQL(
-                "delete from raw.{} c using doomed d where c.load_id = d.load_id and c.source_row = d.source_row"
-            ).format(sql.Identifier(child)))
+            superseded.keep_deleted(self.conn, child, sql.SQL(
+                "delete from raw.{} c using doomed d where c.load_id = d.load_id and c.source_row = d.source_row "
+                "returning c.*").format(sql.Identifier(child)), (), load_id)
         # Earlier loads with nothing left are marked replaced by this one.
         self.conn.execute(sql.SQL(
             "update raw.load_ledger l set status = 'replaced', superseded_by = %(load)s "

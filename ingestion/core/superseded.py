@@ -1,0 +1,100 @@
+"""Rows a load replaced, kept until the load has passed its data-quality checks.
+
+A corrected file replaces its partitions whole, at load time. If the checks then block it (quality/),
+the rows it replaced must come back, or a bad resend would empty the partition it was meant to correct
+(a blocked registry would leave every mart without municipalities). So replaced rows move to the schema
+raw_superseded, tagged with the load that replaced them: a block moves them back and the earlier loads
+are 'loaded' again; a pass deletes them.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+SCHEMA = "raw_superseded"
+PASSED_THROUGH = {"file_ledger", "load_ledger", "quarantine", "quarantine_reasons", "school_keys",
+                  "school_keys_ambiguous"}
+
+
+def _columns(conn: psycopg.Connection, schema: str, table: str) -> list[str]:
+    return [c for (c,) in conn.execute(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
+        "order by ordinal_position", (schema, table))]
+
+
+def data_tables(conn: psycopg.Connection) -> list[str]:
+    return [t for (t,) in conn.execute(
+        """select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+           where n.nspname = 'raw' and c.relkind in ('r', 'p')
+             and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'load_id'
+                         and not a.attisdropped)
+           order by 1""") if t not in PASSED_THROUGH]
+
+
+def _exists(conn: psycopg.Connection, table: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (f"{SCHEMA}.{table}",)).fetchone()[0]
+
+
+def ensure_tables(conn: psycopg.Connection) -> None:
+    """One table per raw data table, with its columns (added ones too) and the replacing load."""
+    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(SCHEMA)))
+    for table in data_tables(conn):
+        target = sql.Identifier(SCHEMA, table)
+        conn.execute(sql.SQL("create table if not exists {} (like raw.{}, replaced_by bigint not null)").format(
+            target, sql.Identifier(table)))
+        conn.execute(sql.SQL("create index if not exists {} on {} (replaced_by)").format(
+            sql.Identifier(f"{table}_replaced_by"), target))
+        have = set(_columns(conn, SCHEMA, table))
+        for column, kind in conn.execute(
+                "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+                "where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum",
+                (f"raw.{table}",)).fetchall():
+            if column not in have:
+                conn.execute(sql.SQL("alter table {} add column {} " + kind).format(target, sql.Identifier(column)))
+
+
+def keep_deleted(conn: psycopg.Connection, table: str, delete: sql.Composable, params: tuple,
+                 replaced_by: int, into: str | None = None) -> None:
+    """Run ``delete`` (a DELETE … RETURNING t.* on raw.<table>) keeping the deleted rows in raw_superseded.
+
+    With ``into``, the deleted rows' (load_id, source_row) are also inserted into that temp table.
+    """
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in _columns(conn, "raw", table))
+    statement = sql.SQL("with d as ({delete}), kept as (insert into {target} ({columns}, replaced_by) "
+                        "select {columns}, {replaced_by} from d) ").format(
+        delete=delete, target=sql.Identifier(SCHEMA, table), columns=columns, replaced_by=sql.Literal(replaced_by))
+    if into:
+        statement += sql.SQL("insert into {} select d.load_id, d.source_row from d").format(sql.Identifier(into))
+    else:
+        statement += sql.SQL("select 1")
+    conn.execute(statement, params)
+
+
+def restore(conn: psycopg.Connection, load_id: int) -> int:
+    """The rows ``load_id`` replaced go back to raw and their loads are 'loaded' again; returns the rows."""
+    restored = 0
+    for table in data_tables(conn):
+        if not _exists(conn, table):
+            continue
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in _columns(conn, "raw", table))
+        restored += conn.execute(sql.SQL(
+            "with m as (delete from {source} where replaced_by = %s returning *) "
+            "insert into raw.{table} ({columns}) select {columns} from m").format(
+            source=sql.Identifier(SCHEMA, table), table=sql.Identifier(table), columns=columns), (load_id,)).rowcount
+    conn.execute("update raw.load_ledger set status = 'loaded', superseded_by = null "
+                 "where superseded_by = %s and status = 'replaced'", (load_id,))
+    return restored
+
+
+def purge(conn: psycopg.Connection, load_ids: list[int]) -> int:
+    """The loads passed their checks: the rows they replaced are gone for good."""
+    if not load_ids:
+        return 0
+    purged = 0
+    for table in data_tables(conn):
+        if not _exists(conn, table):
+            continue
+        purged += conn.execute(sql.SQL("delete from {} where replaced_by = any(%s)").format(
+            sql.Identifier(SCHEMA, table)), (load_ids,)).rowcount
+    return purged
