@@ -145,7 +145,7 @@ revoke all on schema qc_work from public;
 create table if not exists qc_work.current_batch (
     load_id bigint primary key
 );
-drop table if exists qc.current_batch cascade;  -- before 0.3 these lived in qc
+drop table if exists qc.current_batch cascade;  -- an earlier version kept it (and the batch views) in qc, readable by BI
 comment on schema qc_work is 'Служебная схема проверок: текущая партия загрузок и представления над raw; не выдаётся';
 
 -- 'error': an expectation could not be evaluated (its query failed): nothing is blocked by it, and the
