@@ -47,9 +47,22 @@ def grant_access(conn: psycopg.Connection) -> bool:
     return True
 
 
-def withhold_mart(conn: psycopg.Connection, relation: str) -> None:
-    """A mart whose blocking check failed is not published: the read roles lose it until dbt rebuilds it."""
-    schema, table = relation.split(".", 1)
-    if scopes_exist(conn):
+def withhold_mart(conn: psycopg.Connection, relation: str, run_id: int, reasons: str) -> None:
+    """A mart whose blocking check failed is not published: the read roles lose it until a check passes."""
+    conn.execute("insert into qc.withheld_marts (relation, run_id, reasons) values (%s, %s, %s) "
+                 "on conflict (relation) do update set run_id = excluded.run_id, reasons = excluded.reasons",
+                 (relation, run_id, reasons))
+    if _roles_exist(conn):
         conn.execute(sql.SQL("revoke select on {} from edu_reader, edu_municipal_analyst").format(
-            sql.Identifier(schema, table)))
+            sql.Identifier(*relation.split(".", 1))))
+
+
+def publish_mart(conn: psycopg.Connection, relation: str) -> None:
+    """A withheld mart that passed its checks is readable again."""
+    if conn.execute("delete from qc.withheld_marts where relation = %s", (relation,)).rowcount and _roles_exist(conn):
+        conn.execute(sql.SQL("grant select on {} to edu_reader, edu_municipal_analyst").format(
+            sql.Identifier(*relation.split(".", 1))))
+
+
+def _roles_exist(conn: psycopg.Connection) -> bool:
+    return conn.execute("select count(*) = 2 from pg_roles where rolname = any(%s)", (list(READ_ROLES),)).fetchone()[0]

@@ -126,6 +126,15 @@ create table if not exists qc.feed_volumes (
 );
 create index if not exists feed_volumes_run on qc.feed_volumes (run_id);
 
+-- Marts withheld from the read roles by a failed 'block' expectation, until a run's check passes. dbt's
+-- grant_access (run-end hook) leaves them ungranted, so a rebuilt mart is not readable before it is checked.
+create table if not exists qc.withheld_marts (
+    relation text primary key,
+    run_id bigint not null references qc.runs (run_id),
+    reasons text not null,
+    withheld_at timestamptz not null default now()
+);
+
 comment on schema qc is 'Контроль качества данных: прогоны проверок, результаты ожиданий GX, блокировки, карантин';
 comment on table qc.runs is 'Прогоны проверки данных: время, итог (пройдено, предупреждения, блокировки)';
 comment on table qc.run_loads is 'Файлы и загрузки, поступившие в прогоне, со статусом и муниципалитетом';
@@ -135,6 +144,7 @@ comment on table qc.expectation_failures is
     'Нарушенные ожидания по муниципалитетам и загрузкам: число строк и до пяти примеров (только коды ОО)';
 comment on table qc.blocked_loads is 'Заблокированные загрузки: не попадают в витрины до исправленного файла';
 comment on table qc.quarantine_summary is 'Отложенные строки по прогону, потоку, муниципалитету и причине';
+comment on table qc.withheld_marts is 'Витрины, закрытые для чтения (BI, аналитики) до успешной проверки';
 comment on table qc.feed_volumes is 'Объёмы данных по потокам, учебным годам и муниципалитетам на момент прогона';
 
 -- Working objects of the runner, readable by nobody else: the loads being validated now (one run at a

@@ -245,8 +245,11 @@ def validate_suite(conn, ctx, run_id: int, suite: Suite, context: dict) -> Outco
     if to_block:
         _block(conn, run_id, validation_id, suite, to_block)
         outcome.blocked_loads = set(to_block)
-    if outcome.outcome == "blocked" and suite.kind == "mart":
-        access.withhold_mart(conn, suite.relation)
+    if suite.kind == "mart" and outcome.outcome == "blocked":
+        access.withhold_mart(conn, suite.relation, run_id, "; ".join(
+            suite.expectation(k).description for k in outcome.failed if suite.expectation(k).policy == "block"))
+    elif suite.kind == "mart" and outcome.outcome != "error":
+        access.publish_mart(conn, suite.relation)
     conn.execute("update qc.validations set success = %s, outcome = %s, finished_at = %s where validation_id = %s",
                  (outcome.outcome == "passed", outcome.outcome, _stamp(), validation_id))
     return outcome

@@ -236,3 +236,11 @@ def test_a_mart_failing_a_blocking_check_is_withheld_from_its_readers(conn, db_u
                        [{"school_id": "24R00003", "municipality": "Эвенкийский муниципальный район", "share": 140}])
     assert conn.execute("select status, finished_at is not null from qc.runs where run_id = %s", (run_id,)
                         ).fetchone() == ("blocked", True)
+    assert conn.execute("select relation, reasons from qc.withheld_marts").fetchall() == [
+        ("marts.test_shares", "Доля — от 0 до 100 %")]
+    # the mart is mended (dbt rebuilds it; its run-end grants skip withheld marts): a passing check publishes it
+    conn.execute("update marts.test_shares set share = 40")
+    _, outcomes = run_stage(conn, "marts", tmp_path / "report" / "gx", db_url, suites_dir=folder)
+    assert [o.outcome for o in outcomes] == ["passed"]
+    assert conn.execute("select has_table_privilege('edu_reader', 'marts.test_shares', 'select')").fetchone()[0]
+    assert conn.execute("select count(*) from qc.withheld_marts").fetchone()[0] == 0

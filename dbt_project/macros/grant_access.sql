@@ -41,6 +41,19 @@ revoke all on schema raw_superseded from edu_reader, edu_municipal_analyst, edu_
 
 grant usage on schema marts to edu_reader, edu_municipal_analyst;
 grant select on all tables in schema marts to edu_reader, edu_municipal_analyst;
+-- ...except the marts a data-quality check withheld (quality/, qc.withheld_marts): published again only by
+-- a passing check, so that a rebuilt mart is not read before it is checked
+{% if execute and adapter.get_relation(database=target.database, schema='qc', identifier='withheld_marts') %}
+do $$
+declare
+    withheld text;
+begin
+    for withheld in select w.relation from qc.withheld_marts as w where to_regclass(w.relation) is not null loop
+        execute format('revoke select on %s from edu_reader, edu_municipal_analyst', withheld);
+    end loop;
+end
+$$;
+{% endif %}
 
 create schema if not exists access;
 create or replace view access.analyst_scopes as select role_name, municipality from {{ scopes_relation }};
