@@ -139,6 +139,7 @@ class QC:
     blocked: list[dict]
     quarantine: list[dict]
     volumes: list[dict]
+    withheld: list[dict] = field(default_factory=list)
     validation_by_id: dict[int, dict] = field(default_factory=dict)
     load_by_id: dict[int, dict] = field(default_factory=dict)
     blocked_by_load: dict[int, dict] = field(default_factory=dict)
@@ -177,6 +178,10 @@ def fetch(conn: psycopg.Connection, run_id: int | None = None) -> QC:
         for name, query in QUERIES.items() if not missing else ():
             cur.execute(query, {"upto": upto})
             data[name] = cur.fetchall()
+        # marts withheld now (a table added later than the others: absent from older warehouses)
+        if not missing and run_id is None and cur.execute(
+                "select to_regclass('qc.withheld_marts') as t").fetchone()["t"] is not None:
+            data["withheld"] = cur.execute("select * from qc.withheld_marts order by relation").fetchall()
         if run_id is not None and not missing:
             # As of run N: a block released by a later run was still in force then.
             cut = cur.execute("select min(started_at) as t from qc.runs where run_id > %s", (run_id,)).fetchone()["t"]
@@ -439,7 +444,8 @@ def build_report(conn: psycopg.Connection, out_dir: Path, run_id: int | None = N
 
     active_blocks = [{**b, "load": qc.load_by_id.get(b["load_id"])} for b in qc.blocked if b["released_at"] is None]
     index = write("index.html", "index.html", summaries=summaries,
-                  latest_summary=summaries[latest["run_id"]] if latest else None, active_blocks=active_blocks)
+                  latest_summary=summaries[latest["run_id"]] if latest else None, active_blocks=active_blocks,
+                  withheld=qc.withheld)
     for r in runs:
         write(f"run-{r['run_id']}.html", "run.html", s=summaries[r["run_id"]])
 

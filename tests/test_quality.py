@@ -238,6 +238,10 @@ def test_a_mart_failing_a_blocking_check_is_withheld_from_its_readers(conn, db_u
                         ).fetchone() == ("blocked", True)
     assert conn.execute("select relation, reasons from qc.withheld_marts").fetchall() == [
         ("marts.test_shares", "Доля — от 0 до 100 %")]
+    from report import build_report
+
+    index = build_report(conn, tmp_path / "site").read_text(encoding="utf-8")
+    assert "Витрины, закрытые для чтения" in index and "marts.test_shares" in index
     # the mart is mended (dbt rebuilds it; its run-end grants skip withheld marts): a passing check publishes it
     conn.execute("update marts.test_shares set share = 40")
     _, outcomes = run_stage(conn, "marts", tmp_path / "report" / "gx", db_url, suites_dir=folder)
