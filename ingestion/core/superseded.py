@@ -12,9 +12,9 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from ingestion.core.current_views import PASSED_THROUGH  # bookkeeping tables: never replaced by a load
+
 SCHEMA = "raw_superseded"
-PASSED_THROUGH = {"file_ledger", "load_ledger", "quarantine", "quarantine_reasons", "school_keys",
-                  "school_keys_ambiguous"}
 
 
 def _columns(conn: psycopg.Connection, schema: str, table: str) -> list[str]:
