@@ -21,9 +21,7 @@ def ensure_qc(conn: psycopg.Connection) -> None:
 
 
 def scopes_exist(conn: psycopg.Connection) -> bool:
-    return conn.execute("select to_regclass('access.analyst_scopes') is not null and "
-                        "(select count(*) = 2 from pg_roles where rolname = any(%s))",
-                        (list(READ_ROLES),)).fetchone()[0]
+    return conn.execute("select to_regclass('access.analyst_scopes') is not null").fetchone()[0] and _roles_exist(conn)
 
 
 def grant_access(conn: psycopg.Connection) -> bool:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from ingestion.core import superseded
-from ingestion.core.current_views import PASSED_THROUGH
+from ingestion.core import raw_tables, superseded
 
 # A load belongs to one municipality when at least this share of its rows (with a known municipality) do.
 MUNICIPAL_SHARE = 0.9
@@ -15,20 +14,12 @@ REGISTRY = """(select distinct on (registry_code) registry_code, municipality fr
 
 
 def columns(conn: psycopg.Connection, schema: str, table: str) -> list[str]:
-    return [c for (c,) in conn.execute(
-        "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
-        "order by ordinal_position", (schema, table))]
+    return raw_tables.columns(conn, schema, table)
 
 
 def data_tables(conn: psycopg.Connection) -> dict[str, list[str]]:
-    """Raw tables holding file rows (with load_id), with their columns."""
-    tables = {}
-    for (table,) in conn.execute("select table_name from information_schema.tables where table_schema = 'raw' "
-                                 "and table_type = 'BASE TABLE' order by 1"):
-        cols = columns(conn, "raw", table)
-        if "load_id" in cols and table not in PASSED_THROUGH:
-            tables[table] = cols
-    return tables
+    """Raw tables holding file rows, with their columns."""
+    return {table: raw_tables.columns(conn, "raw", table) for table in raw_tables.data_tables(conn)}
 
 
 def registry(conn: psycopg.Connection) -> dict[str, str]:

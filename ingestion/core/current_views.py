@@ -13,20 +13,11 @@ import logging
 import psycopg
 from psycopg import sql
 
+from ingestion.core import raw_tables
+
 log = logging.getLogger(__name__)
 
 SCHEMA = "raw_current"
-PASSED_THROUGH = {"file_ledger", "load_ledger", "quarantine", "quarantine_reasons", "school_keys",
-                  "school_keys_ambiguous"}
-
-
-def _tables(conn: psycopg.Connection) -> list[tuple[str, bool]]:
-    """Raw tables and whether each has a load_id column."""
-    return conn.execute(
-        """select c.relname, exists (select 1 from pg_attribute a where a.attrelid = c.oid
-                                     and a.attname = 'load_id' and not a.attisdropped)
-           from pg_class c join pg_namespace n on n.oid = c.relnamespace
-           where n.nspname = 'raw' and c.relkind in ('r', 'p') order by 1""").fetchall()
 
 
 def ensure_views(conn: psycopg.Connection) -> None:
@@ -34,9 +25,9 @@ def ensure_views(conn: psycopg.Connection) -> None:
     conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(SCHEMA)))
     conn.execute(sql.SQL("comment on schema {} is {}").format(sql.Identifier(SCHEMA), sql.Literal(
         "Сырые данные в силе: таблицы raw без строк заблокированных проверками загрузок (их читает dbt)")))
-    for table, has_load_id in _tables(conn):
+    for table, holds_rows in raw_tables.tables(conn):
         select = sql.SQL("select t.* from raw.{} as t").format(sql.Identifier(table))
-        if has_load_id and table not in PASSED_THROUGH:
+        if holds_rows:
             select += sql.SQL(" where not exists (select 1 from raw.load_ledger as l "
                               "where l.load_id = t.load_id and l.status = 'blocked')")
         view = sql.Identifier(SCHEMA, table)

@@ -23,7 +23,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from ingestion.core import ledger, replacements, rules, superseded
+from ingestion.core import ledger, raw_tables, replacements, rules, superseded
 from ingestion.core.columns import Column, WideColumns
 from ingestion.core.errors import LayoutError, LoadError
 from ingestion.core.layout import GroupedColumns, Layout, LayoutFinder, whole_source_rows
@@ -474,12 +474,13 @@ class FeedLoader:
             # One statement per partition: each is an index lookup, where a join over all of them would
             # make the planner scan the whole table on every load.
             condition = sql.SQL("").join(sql.SQL(" and t.{} = %s").format(sql.Identifier(c)) for c in self.partition)
+            table_columns = raw_tables.columns(self.conn, "raw", self.table)  # once, not per partition
             for partition in partitions:
-                superseded.keep_deleted(self.conn, self.table, delete.format(table, condition), (load_id, *partition),
-                                        load_id, into="doomed")
+                superseded.keep_deleted(self.conn, self.table, table_columns, delete.format(table, condition),
+                                        (load_id, *partition), load_id, into="doomed")
         else:
-            superseded.keep_deleted(self.conn, self.table, delete.format(table, sql.SQL("")), (load_id,), load_id,
-                                    into="doomed")
+            superseded.keep_deleted(self.conn, self.table, raw_tables.columns(self.conn, "raw", self.table),
+                                    delete.format(table, sql.SQL("")), (load_id,), load_id, into="doomed")
         replaced = self.conn.execute("select count(distinct (load_id, source_row)) from doomed").fetchone()[0]
         if replaced == 0:
             self.conn.execute("drop table doomed")
@@ -487,7 +488,7 @@ class FeedLoader:
         # Without statistics the planner guesses a temp table's size and may scan the whole child table.
         self.conn.execute("analyze doomed")
         for child in self.child_tables():
-            superseded.keep_deleted(self.conn, child, sql.SQL(
+            superseded.keep_deleted(self.conn, child, raw_tables.columns(self.conn, "raw", child), sql.SQL(
                 "delete from raw.{} c using doomed d where c.load_id = d.load_id and c.source_row = d.source_row "
                 "returning c.*").format(sql.Identifier(child)), (), load_id)
         # Earlier loads with nothing left are marked replaced by this one.

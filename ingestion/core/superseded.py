@@ -12,24 +12,10 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from ingestion.core.current_views import PASSED_THROUGH  # bookkeeping tables: never replaced by a load
+from ingestion.core.raw_tables import columns as _columns
+from ingestion.core.raw_tables import data_tables
 
 SCHEMA = "raw_superseded"
-
-
-def _columns(conn: psycopg.Connection, schema: str, table: str) -> list[str]:
-    return [c for (c,) in conn.execute(
-        "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
-        "order by ordinal_position", (schema, table))]
-
-
-def data_tables(conn: psycopg.Connection) -> list[str]:
-    return [t for (t,) in conn.execute(
-        """select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
-           where n.nspname = 'raw' and c.relkind in ('r', 'p')
-             and exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'load_id'
-                         and not a.attisdropped)
-           order by 1""") if t not in PASSED_THROUGH]
 
 
 def _exists(conn: psycopg.Connection, table: str) -> bool:
@@ -54,13 +40,14 @@ def ensure_tables(conn: psycopg.Connection) -> None:
                 conn.execute(sql.SQL("alter table {} add column {} " + kind).format(target, sql.Identifier(column)))
 
 
-def keep_deleted(conn: psycopg.Connection, table: str, delete: sql.Composable, params: tuple,
-                 replaced_by: int, into: str | None = None) -> None:
-    """Run ``delete`` (a DELETE … RETURNING t.* on raw.<table>) keeping the deleted rows in raw_superseded.
+def keep_deleted(conn: psycopg.Connection, table: str, table_columns: list[str], delete: sql.Composable,
+                 params: tuple, replaced_by: int, into: str | None = None) -> None:
+    """Run ``delete`` (a DELETE … RETURNING t.* on raw.<table>, whose columns are ``table_columns``) keeping
+    the deleted rows in raw_superseded.
 
     With ``into``, the deleted rows' (load_id, source_row) are also inserted into that temp table.
     """
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in _columns(conn, "raw", table))
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in table_columns)
     statement = sql.SQL("with d as ({delete}), kept as (insert into {target} ({columns}, replaced_by) "
                         "select {columns}, {replaced_by} from d) ").format(
         delete=delete, target=sql.Identifier(SCHEMA, table), columns=columns, replaced_by=sql.Literal(replaced_by))
