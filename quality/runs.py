@@ -40,9 +40,14 @@ def start_run(conn: psycopg.Connection, airflow_run_id: str | None = None, landi
     return run_id
 
 
-def restore_superseded(conn: psycopg.Connection, load_id: int) -> int:
-    """A blocked load gives back the rows it replaced (ingestion.core.superseded)."""
-    return superseded.restore(conn, load_id)
+def restore_superseded(conn: psycopg.Connection, load_id: int) -> tuple[int, list[int]]:
+    """A blocked load gives back the rows it replaced (ingestion.core.superseded): rows, and the loads back in
+    force that never passed a check (replaced before any run validated them), which must be held back too."""
+    rows, loads = superseded.restore(conn, load_id)
+    unchecked = [load for (load,) in conn.execute(
+        "select l.load_id from unnest(%s::bigint[]) as l (load_id) where not exists (select 1 from qc.run_loads rl "
+        "where rl.load_id = l.load_id and rl.status in ('loaded', 'blocked'))", (loads,))]
+    return rows, unchecked
 
 
 def purge_superseded(conn: psycopg.Connection, run_id: int) -> int:

@@ -255,22 +255,35 @@ def validate_suite(conn, ctx, run_id: int, suite: Suite, context: dict) -> Outco
     return outcome
 
 
+UNCHECKED_PREDECESSOR = ("прежний файл того же раздела, заменённый заблокированным до проверки: сам не проверялся, "
+                         "поэтому в силе остаются данные последнего проверенного файла")
+
+
 def _block(conn, run_id: int, validation_id: int, suite: Suite, to_block: dict[int, list[str]]) -> None:
-    for load_id, reasons in to_block.items():
-        updated = conn.execute("update raw.load_ledger set status = 'blocked' where load_id = %s and status = 'loaded'",
-                               (load_id,)).rowcount
-        if updated:  # else already blocked by an earlier suite of this run: its reason is added below
-            conn.execute("update qc.run_loads set status = 'blocked' where load_id = %s", (load_id,))
-            restored = runs.restore_superseded(conn, load_id)
-            log.warning("Загрузка %s заблокирована (%s): %s%s", load_id, suite.name, "; ".join(dict.fromkeys(reasons)),
-                        f"; прежние строки возвращены: {restored}" if restored else "")
-        text = f"{suite.title}: " + "; ".join(dict.fromkeys(reasons))
-        conn.execute(
-            """insert into qc.blocked_loads (load_id, run_id, validation_id, feed, file_name, municipality, reasons)
-               select rl.load_id, %s, %s, rl.feed, rl.file_name, rl.municipality, %s from qc.run_loads rl
-               where rl.load_id = %s
-               on conflict (load_id) do update set reasons = qc.blocked_loads.reasons || '; ' || excluded.reasons""",
-            (run_id, validation_id, text, load_id))
+    pending = dict(to_block)
+    while pending:
+        load_id, reasons = pending.popitem()
+        _block_one(conn, run_id, validation_id, suite, load_id, reasons, pending)
+
+
+def _block_one(conn, run_id: int, validation_id: int, suite: Suite, load_id: int, reasons: list[str],
+               pending: dict[int, list[str]]) -> None:
+    updated = conn.execute("update raw.load_ledger set status = 'blocked' where load_id = %s and status = 'loaded'",
+                           (load_id,)).rowcount
+    if updated:  # else already blocked by an earlier suite of this run: its reason is added below
+        conn.execute("update qc.run_loads set status = 'blocked' where load_id = %s", (load_id,))
+        restored, unchecked = runs.restore_superseded(conn, load_id)
+        for earlier in unchecked:  # back in force but never checked: held back as well, its own rows returned
+            pending.setdefault(earlier, [UNCHECKED_PREDECESSOR])
+        log.warning("Загрузка %s заблокирована (%s): %s%s", load_id, suite.name, "; ".join(dict.fromkeys(reasons)),
+                    f"; прежние строки возвращены: {restored}" if restored else "")
+    text = f"{suite.title}: " + "; ".join(dict.fromkeys(reasons))
+    conn.execute(
+        """insert into qc.blocked_loads (load_id, run_id, validation_id, feed, file_name, municipality, reasons)
+           select rl.load_id, %s, %s, rl.feed, rl.file_name, rl.municipality, %s from qc.run_loads rl
+           where rl.load_id = %s
+           on conflict (load_id) do update set reasons = qc.blocked_loads.reasons || '; ' || excluded.reasons""",
+        (run_id, validation_id, text, load_id))
 
 
 def _check_relations(conn, suites: list[Suite]) -> None:

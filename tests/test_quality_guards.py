@@ -170,3 +170,35 @@ def test_an_erroring_blocking_expectation_is_not_reported_as_zero_rows(conn, db_
         "Проверка не выполнена: набор raw_vpr_results, ожидание school_known — Код ОО известен реестру"]
     # the database's error text (which may quote values) stays in the log, not in qc
     assert "no_such_table" not in observed
+
+
+def test_two_resends_before_a_check_the_last_blocked_leaves_the_last_checked_rows(conn, db_url, landing, tmp_path):
+    """Two resends of one partition arrive before any run: the first replaced the checked file, the second the
+    first. When the second is blocked, the first comes back but was never checked: it is held back too, and
+    the checked file's rows are in force again."""
+    folder = suites(tmp_path, "block")
+    good = load(conn, vpr_file(landing, "school3.xlsx", "edu240003", journal=4))
+    validate(conn, db_url, tmp_path, folder)
+    first = load(conn, vpr_file(landing, "school3_v2.xlsx", "edu240003", journal=5))
+    second = load(conn, vpr_file(landing, "school3_v3.xlsx", "edu240003", journal=2))
+    validate(conn, db_url, tmp_path, folder)
+    assert (status(conn, good), status(conn, first), status(conn, second)) == ("loaded", "blocked", "blocked")
+    assert conn.execute("select array_agg(distinct load_id) from raw_current.vpr_results").fetchone()[0] == [good]
+    reasons = conn.execute("select reasons from qc.blocked_loads where load_id = %s", (first,)).fetchone()[0]
+    assert "сам не проверялся" in reasons
+    assert conn.execute("select count(*) from raw_superseded.vpr_results").fetchone()[0] == 0
+
+
+def test_two_resends_before_a_check_the_last_passing_leaves_nothing_kept(conn, db_url, landing, tmp_path):
+    """...and when the second passes, the rows both resends replaced are gone for good: none is kept forever."""
+    folder = suites(tmp_path, "block")
+    good = load(conn, vpr_file(landing, "school3.xlsx", "edu240003", journal=4))
+    validate(conn, db_url, tmp_path, folder)
+    first = load(conn, vpr_file(landing, "school3_v2.xlsx", "edu240003", journal=5))
+    assert conn.execute("select count(*) from raw_superseded.vpr_results").fetchone()[0] == 2
+    second = load(conn, vpr_file(landing, "school3_v3.xlsx", "edu240003", journal=3))
+    assert conn.execute("select count(*) from raw_superseded.vpr_results").fetchone()[0] == 4
+    validate(conn, db_url, tmp_path, folder)
+    assert (status(conn, good), status(conn, first), status(conn, second)) == ("replaced", "replaced", "loaded")
+    assert conn.execute("select count(*) from raw_superseded.vpr_results").fetchone()[0] == 0
+    assert conn.execute("select count(*) from raw_superseded.vpr_task_scores").fetchone()[0] == 0

@@ -58,30 +58,45 @@ def keep_deleted(conn: psycopg.Connection, table: str, table_columns: list[str],
     conn.execute(statement, params)
 
 
-def restore(conn: psycopg.Connection, load_id: int) -> int:
-    """The rows ``load_id`` replaced go back to raw and their loads are 'loaded' again; returns the rows."""
-    restored = 0
+def restore(conn: psycopg.Connection, load_id: int) -> tuple[int, list[int]]:
+    """The rows ``load_id`` replaced go back to raw and their loads are 'loaded' again.
+
+    Returns the number of rows and the loads they belong to (the caller decides whether a load that comes
+    back had ever passed its checks).
+    """
+    restored, loads = 0, set()
     for table in data_tables(conn):
         if not _exists(conn, table):
             continue
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in _columns(conn, "raw", table))
-        restored += conn.execute(sql.SQL(
-            "with m as (delete from {source} where replaced_by = %s returning *) "
-            "insert into raw.{table} ({columns}) select {columns} from m").format(
-            source=sql.Identifier(SCHEMA, table), table=sql.Identifier(table), columns=columns), (load_id,)).rowcount
+        rows = conn.execute(sql.SQL(
+            "with m as (delete from {source} where replaced_by = %s returning *), "
+            "i as (insert into raw.{table} ({columns}) select {columns} from m returning load_id) "
+            "select load_id, count(*) from i group by load_id").format(
+            source=sql.Identifier(SCHEMA, table), table=sql.Identifier(table), columns=columns), (load_id,)).fetchall()
+        restored += sum(n for _, n in rows)
+        loads.update(load for load, _ in rows)
     conn.execute("update raw.load_ledger set status = 'loaded', superseded_by = null "
                  "where superseded_by = %s and status = 'replaced'", (load_id,))
-    return restored
+    return restored, sorted(loads)
 
 
 def purge(conn: psycopg.Connection, load_ids: list[int]) -> int:
-    """The loads passed their checks: the rows they replaced are gone for good."""
+    """The loads passed their checks: the rows they replaced are gone for good, and so are the rows replaced
+    by the loads they replaced in turn (a resend superseded by a second resend before any check ran)."""
     if not load_ids:
         return 0
+    chain = [load for (load,) in conn.execute(
+        """with recursive chain (load_id) as (
+               select unnest(%s::bigint[])
+               union
+               select l.load_id from raw.load_ledger l join chain c on l.superseded_by = c.load_id
+               where l.status = 'replaced')
+           select load_id from chain""", (list(load_ids),))]
     purged = 0
     for table in data_tables(conn):
         if not _exists(conn, table):
             continue
         purged += conn.execute(sql.SQL("delete from {} where replaced_by = any(%s)").format(
-            sql.Identifier(SCHEMA, table)), (load_ids,)).rowcount
+            sql.Identifier(SCHEMA, table)), (chain,)).rowcount
     return purged
