@@ -131,6 +131,8 @@ def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: di
             "latent_ability": {str(y): round(s.latent(y), 4) for y in years},
             "context_latent": round(s.context, 4),
             "has_individual_vpr_files": s.has_vpr_files,
+            **({"inflation_without_effect": [{"year": p.year, "method": p.method, "params": p.params}
+                                             for p in s.without_effect]} if region.profile == "realistic" else {}),
             "status": s.status,
         }
     _mark_low_by_ability(schools)
