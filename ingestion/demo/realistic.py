@@ -230,3 +230,12 @@ def prune_without_effect(region: Region) -> None:
         kept = [(y, m) for y, m in s.inflation if s.inflation_cells.get((y, m))]
         s.without_effect = [p for p in s.plants if (p.year, p.method) not in set(kept)]
         s.inflation = kept
+
+
+def realistic_parameters() -> dict:
+    """The profile's generating parameters, for truth.json (what "true ability" leaves out: cohort effects)."""
+    from .pupils import COHORT_SD
+
+    return {"ability_scale": SCALE, "ability_sigma_low": SIGMA_LOW, "ability_sigma_high": SIGMA_HIGH,
+            "context_weight": CONTEXT_WEIGHT, "year_noise_sd": YEAR_NOISE, "cohort_sd": COHORT_SD,
+            "improving_gain": list(IMPROVING_GAIN), "plant_share_per_kind": PLANT_SHARE}
