@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -552,3 +553,221 @@ def test_xls_and_ods_writers_give_back_every_cell_through_the_readers(tmp_path, 
                 want.pop()
             assert len(have) == len(want) and all(
                 h == w and (isinstance(w, str) == isinstance(h, str)) for w, h in zip(want, have, strict=True))
+
+
+# --- profiles: current unchanged, realistic, cut-score change -------------------------------------------------
+
+def current_profile_digest(root: Path) -> dict:
+    """Digest of the text files of four feeds and of the truth fields the current profile had before profiles
+    existed (keys added since — profile, cut_change, cells — left out)."""
+    text_files = sorted(p for feed in ("vpr_flat_scores", "vpr_flat_marks", "gia", "performance")
+                        for p in (root / feed).glob("*") if p.suffix in (".csv", ".txt"))
+    files = hashlib.sha256()
+    for p in text_files:
+        files.update(p.name.encode())
+        files.update(p.read_bytes())
+    doc = json.loads((root / "_truth" / "truth.json").read_text(encoding="utf-8"))
+    keep = ("low_results_persistent", "improving_after_support", "support_start_year", "latent_ability",
+            "has_individual_vpr_files", "low_by_ability_years", "resilient_by_ability")
+    schools = {c: {k: s[k] for k in keep} | {"inflation": [[e["year"], e["method"]] for e in s["inflation"]]}
+               for c, s in doc["schools"].items()}
+    truth = hashlib.sha256(json.dumps(schools, sort_keys=True, ensure_ascii=False).encode())
+    return {"files": files.hexdigest()[:16], "n_files": len(text_files), "truth": truth.hexdigest()[:16]}
+
+
+def test_current_profile_gives_the_files_it_gave_before_profiles(region_a, truth):
+    # computed with the generator of commit c51c595 (before --profile) for 20 schools, seed 42
+    assert current_profile_digest(region_a) == {"files": "8241356a70d13e8e", "n_files": 63,
+                                                "truth": "19f67765d652d702"}
+    assert truth["profile"] == "current" and truth["cut_change"] is None
+    for s in truth["schools"].values():
+        for e in s["inflation"]:
+            assert e["cells"], e  # every planted school-year names the cells it changed
+            if e["method"] == "copied_answers":
+                assert [c["subject_code"] for c in e["cells"]] == ["math"]
+
+
+def school_levels(region) -> tuple[np.ndarray, np.ndarray, list]:
+    from ingestion.demo.region import comparison_group
+
+    schools = [s for s in region.schools if s.merged_into is None]
+    mean = np.array([np.mean([s.latent(y) for y in s.effect]) for s in schools])
+    return mean, np.array([comparison_group(s) for s in schools]), schools
+
+
+def test_realistic_low_schools_are_the_tail_of_one_continuous_distribution():
+    from ingestion.demo.region import build_region
+
+    gaps = {}
+    for profile in ("current", "realistic"):
+        mean, group, schools = school_levels(build_region(400, 42, profile))
+        low = np.array([s.low for s in schools])
+        ordinary = ~low & ~np.array([s.improving for s in schools]) & (group == "СОШ")
+        # how far the lowest ordinary school sits above the highest persistently low one
+        gaps[profile] = mean[ordinary].min() - mean[low & (group == "СОШ")].max()
+        if profile == "realistic":
+            ranked = np.sort(mean)
+            tail = ranked[int(0.02 * len(ranked)): int(0.3 * len(ranked))]
+            assert np.diff(tail).max() < 0.1  # no hole anywhere in the low tail
+            q05, q50, q95 = np.quantile(mean, [0.05, 0.5, 0.95])
+            assert q50 - q05 > 1.2 * (q95 - q50)  # the low tail is the heavier one
+            per_grade = np.array([s.enrolment / len(s.grades) for s in schools])
+            assert (low & (per_grade < 8)).sum() >= 5  # small schools among the low
+    assert gaps["current"] > 0.2 and gaps["realistic"] < 0.05, gaps
+
+
+@pytest.fixture(scope="module")
+def realistic_400():
+    """The realistic profile's default region, ВПР simulated with and without its plants (same pupils, same
+    honest draws: the plants draw from streams of their own)."""
+    from ingestion.demo.pupils import Pupils, simulate_vpr
+    from ingestion.demo.realistic import DEFAULT_SCHOOLS, prune_without_effect
+    from ingestion.demo.region import build_region
+    from ingestion.demo.scales import VPR_GRADES, VPR_SUBJECTS, YEARS
+
+    planted = build_region(DEFAULT_SCHOOLS, 42, "realistic")
+    honest = build_region(DEFAULT_SCHOOLS, 42, "realistic")
+    for s in honest.schools:
+        s.plants = []
+    pairs = []
+    pp, ph = Pupils(planted, 42), Pupils(honest, 42)
+    for year in YEARS:
+        for subject in VPR_SUBJECTS:
+            for grade in VPR_GRADES:
+                pairs.append((simulate_vpr(pp, year, subject, grade), simulate_vpr(ph, year, subject, grade)))
+    prune_without_effect(planted)
+    return planted, pairs
+
+
+def test_realistic_default_size_plants_twenty_school_years_of_each_kind(realistic_400):
+    region, _ = realistic_400
+    years: dict[str, int] = {}
+    for s in region.schools:
+        for _, method in s.inflation:
+            years[method] = years.get(method, 0) + 1
+    assert set(years) == set(METHODS) and min(years.values()) >= 20, years
+    planted = [s for s in region.schools if s.inflation]
+    assert len(planted) <= 0.3 * len(region.schools)
+    assert any(s.low for s in planted)  # low schools manipulate too
+    assert {s.has_vpr_files for s in planted} == {True, False}
+    for s in planted:
+        for y, m in s.inflation:
+            cells = s.inflation_cells[(y, m)]
+            assert len({(c["subject_code"], c["grade"]) for c in cells}) == len(cells)
+            if m == "copied_answers":
+                assert {c["subject_code"] for c in cells} == {"math"} and all(4 <= c["copiers"] <= 8 for c in cells)
+            if m == "jump_then_fall":  # the fall: nothing planted in the next year
+                assert y + 1 not in {yy for yy, _ in s.inflation}
+    small = [c["n_participants"] for s in planted for (_, m), cells in s.inflation_cells.items() for c in cells
+             if m != "copied_answers"]
+    assert min(small) < 15  # small schools are among the planted: the power limit stays visible
+
+
+def test_realistic_manipulation_sizes(realistic_400):
+    """Each kind, measured against the same pupils without the plant, has the size of research §2's right
+    column, not the current profile's."""
+    region, pairs = realistic_400
+    by_kind: dict[str, list] = {}
+    for a, h in pairs:
+        lvl = np.array([t.level for t in a.test.tasks])
+        mx = np.array([t.max_points for t in a.test.tasks])
+        for si in np.unique(a.school):
+            s = region.schools[si]
+            cell = {"rus": "Русский язык", "math": "Математика"}
+            plants = [m for (y, m), cells in s.inflation_cells.items() if y == a.year
+                      and any(cell[c["subject_code"]] == a.subject and c["grade"] == a.grade for c in cells)]
+            if not plants:
+                continue
+            m = a.school == si
+            ok = m & (a.journal > 0)
+            if ok.sum() < 10:
+                continue
+            pct = [sit.points[m].sum(axis=0) / (mx * m.sum()) * 100 for sit in (a, h)]
+            gap = pct[0] - pct[1]
+            p = next(p for p in s.plants if p.year == a.year and p.method == plants[0])
+            by_kind.setdefault(plants[0] + (f"/{p.params['direction']}" if "direction" in p.params else ""),
+                               []).append(((a.mark[ok] > a.journal[ok]).mean(), (a.mark[ok] < a.journal[ok]).mean(),
+                                           gap[lvl == "В"].mean() - gap[lvl == "Б"].mean(), gap[lvl == "Б"].mean(),
+                                           (a.mark[m] != h.mark[m]).mean(), a.score[m].mean() - h.score[m].mean()))
+    k = {kind: np.array(rows).mean(axis=0) for kind, rows in by_kind.items()}
+    assert 0.3 <= k["journal_gap/lowered"][1] <= 0.45  # «Понизили» 30–45 % (region ≈ 17 %)
+    assert 0.18 <= k["journal_gap/raised"][0] <= 0.32  # «Повысили» 20–30 % (region ≈ 7 %)
+    assert 8 <= k["easy_hard_inversion"][2] <= 20 and -7 <= k["easy_hard_inversion"][3] <= -2
+    assert k["cut_bunching"][4] < 0.1  # a few works per cell, not a third of the school
+    assert 0.5 <= k["jump_then_fall"][5] <= 4  # primary points; current's +0.8 logit gives about twice that
+    assert k["copied_answers"][4] < 0.2
+
+
+@pytest.mark.parametrize("profile", ["current", "realistic"])
+def test_cut_change_moves_marks_not_scores(profile):
+    """The same region with and without a cut change from 2025: the works of schools that do not manipulate
+    that year are the same; from 2025 their marks follow the raised cuts. (Manipulating schools differ: a
+    school bunches at the cuts in force. In the current profile the register's noise shares one stream with
+    the plants, so it is redrawn; the realistic profile keeps it.)"""
+    from ingestion.demo.cut_change import vpr_test
+    from ingestion.demo.pupils import Pupils, simulate_vpr
+    from ingestion.demo.region import build_region
+
+    base, cut = build_region(24, 5, profile), build_region(24, 5, profile, cut_change_year=2025)
+    pb, pc = Pupils(base, 5), Pupils(cut, 5)
+    for year in (2024, 2025, 2026):
+        for subject, grade in (("Математика", 5), ("Русский язык", 8)):
+            b, c = simulate_vpr(pb, year, subject, grade), simulate_vpr(pc, year, subject, grade)
+            honest = ~np.isin(b.school, [s.idx for s in base.schools if s.inflation_methods(year)])
+            assert honest.mean() > 0.5
+            assert (b.score[honest] == c.score[honest]).all()
+            if profile == "realistic":
+                assert (b.journal[honest] == c.journal[honest]).all()
+            if year < 2025:
+                assert (b.mark == c.mark).all()
+                continue
+            shift = np.array(cut.cut_shift[(subject, grade)])
+            assert ((shift >= 1) & (shift <= 2)).all()
+            cuts = np.array(vpr_test(cut, subject, grade, year).cuts)
+            assert (cuts == np.array(b.test.cuts) + shift).all()
+            assert (c.mark == 2 + (c.score[:, None] >= cuts).sum(axis=1)).all()
+            assert (c.mark[honest] <= b.mark[honest]).all() and (c.mark[honest] < b.mark[honest]).mean() > 0.05
+
+
+@pytest.fixture(scope="module")
+def realistic_cut(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("realistic_cut")
+    generate_region(out, schools=24, seed=5, profile="realistic", cut_change_year=2025)
+    return out
+
+
+def test_realistic_region_with_a_cut_change_writes_its_truth_and_scale(realistic_cut):
+    truth = json.loads((realistic_cut / "_truth" / "truth.json").read_text(encoding="utf-8"))
+    assert truth["profile"] == "realistic"
+    change = truth["cut_change"]
+    assert change["year"] == 2025 and set(change["shift_points"]) == {"rus", "math"}
+    assert all(set(marks) == {"3", "4", "5"} and all(v in (1, 2) for v in marks.values())
+               for grades in change["shift_points"].values() for marks in grades.values())
+    entries = [e for s in truth["schools"].values() for e in s["inflation"]]
+    assert {e["method"] for e in entries} == set(METHODS)
+    for e in entries:
+        assert e["cells"] and all(c["n_changed"] > 0 for c in e["cells"])
+        assert isinstance(e["individual_files"], bool) and "params" in e
+    # the scale beside the truth: the seed's format, the old cuts before 2025, the raised ones after
+    with (realistic_cut / "_truth" / "vpr_mark_scales.csv").open(encoding="utf-8") as f:
+        scale = list(csv.DictReader(f))
+    seed_header = (Path(__file__).parent.parent / "dbt_project/seeds/vpr_mark_scales.csv").read_text(
+        encoding="utf-8").splitlines()[0]
+    assert list(scale[0]) == seed_header.split(",")
+    low3 = {(r["valid_from"], r["subject_code"], r["grade"]): int(r["min_primary_score"]) for r in scale
+            if r["mark"] == "3"}
+    assert low3[("2025", "math", "5")] - low3[("2023", "math", "5")] == change["shift_points"]["math"]["5"]["3"]
+    # marks in the individual files follow the raised scale from 2025 on
+    codes = 0
+    for path in sorted((realistic_cut / "vpr_individual").glob("ВПР_2026_Математика_5кл_*.xlsx")):
+        rows = sheet_rows(path)
+        h = header_index(rows, "ОО")
+        ip, im = rows[h].index("Первичный балл"), rows[h].index("Отметка")
+        cuts = [low3[("2025", "math", "5")]] + [int(r["min_primary_score"]) for r in scale if r["valid_from"] == "2025"
+                                                 and r["subject_code"] == "math" and r["grade"] == "5"
+                                                 and r["mark"] in ("4", "5")]
+        for r in rows[h + 1:]:
+            if len(r) > im and isinstance(r[ip], int) and r[im] in (2, 3, 4, 5):
+                assert r[im] == 2 + sum(r[ip] >= c for c in cuts)
+                codes += 1
+    assert codes > 20

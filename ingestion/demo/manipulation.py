@@ -18,7 +18,7 @@ LEVEL = {"Б": 0, "П": 1, "В": 2}
 def apply_plants(pupils, sit_year: int, subject: str, grade: int, test: TestSpec, p: np.ndarray, sch: np.ndarray,
                  cls: list, theta: np.ndarray, points: np.ndarray, d: np.ndarray, rng: np.random.Generator) -> dict:
     """Changes `points` (ВПР task points) and `d` (journal − honest mark) in place for every planted school of
-    this cell. Returns {school idx: [(plant, pupils changed, participants)]}."""
+    this cell. Returns {school idx: [(plant, pupils changed, participants, details for truth)]}."""
     from .pupils import simulate_points  # pupils imports this module
 
     schools = pupils.region.schools
@@ -28,7 +28,7 @@ def apply_plants(pupils, sit_year: int, subject: str, grade: int, test: TestSpec
         for plant in plant_of(s, sit_year, subject, grade):
             m = np.flatnonzero(sch == si)
             before, d_before = points[m].copy(), d[m].copy()
-            kind = plant.method
+            kind, detail = plant.method, {}
             if kind == "jump_then_fall":
                 _jump(plant, test, theta, points, m, rng, simulate_points)
             elif kind == "easy_hard_inversion":
@@ -38,9 +38,9 @@ def apply_plants(pupils, sit_year: int, subject: str, grade: int, test: TestSpec
             elif kind == "journal_gap":
                 _journal_gap(plant, test, points, d, m, rng)
             elif kind == "copied_answers":
-                _copying(plant, test, points, m, cls, pupils.variant[p[m]], rng)
+                detail = _copying(plant, test, points, m, cls, pupils.variant[p[m]], rng)
             changed = int(((points[m] != before).any(axis=1) | (d[m] != d_before)).sum())
-            out.setdefault(int(si), []).append((plant, changed, len(m)))
+            out.setdefault(int(si), []).append((plant, changed, len(m), detail))
     return out
 
 
@@ -119,7 +119,7 @@ def _journal_gap(plant: Plant, test, points, d, m, rng) -> None:
         d[i] = 0  # the register keeps the honest mark, now one below the ВПР
 
 
-def _copying(plant: Plant, test, points, m, cls: list, variants: np.ndarray, rng) -> None:
+def _copying(plant: Plant, test, points, m, cls: list, variants: np.ndarray, rng) -> dict:
     # Copying happens inside a class and one variant (the other variant has other tasks). 4–8 pupils take a
     # classmate's answers on 4–8 of the harder (П/В) tasks and keep their own work elsewhere, so exact
     # duplicates of the whole work are rare (0–3), unlike the current profile's 5–10 identical works.
@@ -128,7 +128,7 @@ def _copying(plant: Plant, test, points, m, cls: list, variants: np.ndarray, rng
         groups.setdefault((cls[i], int(variants[j])), []).append(int(i))
     group = max(groups.values(), key=len)
     if len(group) < 4:
-        return
+        return {}
     scores = points[group].sum(axis=1)
     top = [group[j] for j in np.argsort(-scores)[: max(1, len(group) // 2)]]
     tpl = top[int(rng.integers(len(top)))]
@@ -139,3 +139,5 @@ def _copying(plant: Plant, test, points, m, cls: list, variants: np.ndarray, rng
     tasks = sorted(int(x) for x in rng.choice(hard, min(len(hard), int(rng.integers(4, 9))), replace=False))
     for i in copiers:
         points[i, tasks] = points[tpl, tasks]
+    return {"class_label": cls[tpl], "variant": int(variants[list(m).index(tpl)]), "copiers": k,
+            "copied_tasks": [test.tasks[j].code for j in tasks]}

@@ -185,11 +185,11 @@ def simulate_vpr(pupils: Pupils, year: int, subject: str, grade: int) -> Sitting
         d = _current_plants(pupils, year, subject, grade, test, sch, cls, theta, points, rng)
         applied = _current_changes(pupils, year, subject, grade, sch, before, points, d)
     for si, plants in applied.items():
-        for plant, changed, n in plants:
+        for plant, changed, n, detail in plants:
             if changed:
                 schools[si].inflation_cells.setdefault((year, plant.method), []).append(
                     {"subject_code": SUBJECT_CODES[subject], "grade": grade, "n_participants": n,
-                     "n_changed": changed})
+                     "n_changed": changed, **detail})
     score = points.sum(axis=1)
     mark = marks_of(test, score)
     journal = np.clip(true_mark + d, 2, 5)
@@ -274,7 +274,7 @@ def _current_changes(pupils: Pupils, year: int, subject: str, grade: int, sch, b
                 changed = 0
             else:
                 changed = int((points[m] != before[m]).any(axis=1).sum())
-            out.setdefault(int(si), []).append((_Entry(method), changed, int(m.sum())))
+            out.setdefault(int(si), []).append((_Entry(method), changed, int(m.sum()), {}))
     return out
 
 

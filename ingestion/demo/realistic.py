@@ -37,6 +37,9 @@ KINDS = ("copied_answers", "cut_bunching", "journal_gap", "easy_hard_inversion",
 # «недостаточно данных» path has planted cases (reported apart from the recall).
 COPIED_WITHOUT_FILES_SHARE = 0.1
 COPY_MIN_PER_GRADE = 10  # pupils per grade for a class × variant group of ≥ 4 (half a class writes a variant)
+# About a quarter of the bunching school-years move nobody (a small school has no work 1–2 points below the cut):
+# they are left out of truth's `inflation` (kept as `inflation_without_effect`), so plant more of them.
+OVERPLANT = {"cut_bunching": 1.4}
 REPEAT_P = (0.45, 0.3)  # a manipulating school goes on the next year with this probability (2nd, 3rd year)
 
 
@@ -149,7 +152,7 @@ def _cells(rng: np.random.Generator, s: School, method: str) -> tuple[list, dict
         maths = [c for c in cells if c[0] == "Математика"]
         k = 1 if rng.random() < 0.7 else 2
         chosen = [maths[i] for i in sorted(rng.choice(len(maths), min(k, len(maths)), replace=False))]
-        return chosen, {"copiers": [4, 8], "copied_tasks": [4, 8]}
+        return chosen, {}  # who copies which tasks is drawn in the class (manipulation.py), kept in the cells
     if method == "cut_bunching":
         chosen = [c for c in cells if c[0] == subject] if rng.random() < 0.5 else pick(int(rng.integers(2, 5)))
         cuts = [3, 4] if rng.random() < 0.3 else [3]
@@ -177,16 +180,16 @@ def _plan_manipulation(rng: np.random.Generator, schools: list[School]) -> None:
     """One kind per manipulating school, 1–3 consecutive school-years; schools of every size and role but
     improving/resilient (whose truth is their ability path), drawn in a random order."""
     pool = [s for s in schools if s.merged_into is None and not (s.improving or s.resilient)]
-    order = [pool[i] for i in rng.permutation(len(pool))]
     used: set[int] = set()
     quota = max(2, round(PLANT_SHARE * len(schools)))
     for method in KINDS:
-        targets = [(True, quota)]
+        targets = [(True, round(quota * OVERPLANT.get(method, 1.0)))]
         if method == "copied_answers":
             targets = [(True, quota), (False, max(1, round(COPIED_WITHOUT_FILES_SHARE * quota)))]
         for files, want in targets:
             got = 0
-            for s in order:
+            # each kind its own random order, so no kind inherits the schools another kind could not take
+            for s in (pool[i] for i in rng.permutation(len(pool))):
                 if got >= want:
                     break
                 if s.idx in used or not _eligible(s, method, files):
@@ -218,3 +221,21 @@ def _yearly(rng: np.random.Generator, schools: list[School]) -> None:
 
 def plant_of(s: School, year: int, subject: str, grade: int) -> list[Plant]:
     return [p for p in s.plants if p.year == year and (subject, grade) in p.cells]
+
+
+def prune_without_effect(region: Region) -> None:
+    """After the ВПР is simulated: a planned school-year that changed no work and no register mark is not a
+    manipulation in the data; move it from `inflation` to `without_effect` (truth: inflation_without_effect)."""
+    for s in region.schools:
+        kept = [(y, m) for y, m in s.inflation if s.inflation_cells.get((y, m))]
+        s.without_effect = [p for p in s.plants if (p.year, p.method) not in set(kept)]
+        s.inflation = kept
+
+
+def realistic_parameters() -> dict:
+    """The profile's generating parameters, for truth.json (what "true ability" leaves out: cohort effects)."""
+    from .pupils import COHORT_SD
+
+    return {"ability_scale": SCALE, "ability_sigma_low": SIGMA_LOW, "ability_sigma_high": SIGMA_HIGH,
+            "context_weight": CONTEXT_WEIGHT, "year_noise_sd": YEAR_NOISE, "cohort_sd": COHORT_SD,
+            "improving_gain": list(IMPROVING_GAIN), "plant_share_per_kind": PLANT_SHARE}

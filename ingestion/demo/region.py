@@ -110,6 +110,7 @@ class School:
     shnor_false_positive: bool = False
     has_vpr_files: bool = False
     plants: list = field(default_factory=list)  # realistic profile: the planned manipulations (realistic.py)
+    without_effect: list = field(default_factory=list)  # planned ones that changed nothing (realistic.py)
     # (year, method) -> the ВПР cells the manipulation changed, filled while the ВПР is simulated
     inflation_cells: dict = field(default_factory=dict)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .cut_change import cut_change_truth
+from .realistic import realistic_parameters
 from .region import EXIT_SHARE, WINDOW, WORST_SHARE, YEARS_REQUIRED, Region, comparison_group
 from .scales import YEARS
 
@@ -131,6 +132,8 @@ def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: di
             "latent_ability": {str(y): round(s.latent(y), 4) for y in years},
             "context_latent": round(s.context, 4),
             "has_individual_vpr_files": s.has_vpr_files,
+            **({"inflation_without_effect": [{"year": p.year, "method": p.method, "params": p.params}
+                                             for p in s.without_effect]} if region.profile == "realistic" else {}),
             "status": s.status,
         }
     _mark_low_by_ability(schools)
@@ -140,6 +143,7 @@ def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: di
         "seed": region.seed,
         "profile": region.profile,
         "cut_change": cut_change_truth(region),
+        **({"profile_parameters": realistic_parameters()} if region.profile == "realistic" else {}),
         "years": list(YEARS),
         "schools": schools,
         "reorganisations": [

@@ -14,6 +14,7 @@ import datetime as dt
 import numpy as np
 
 from .pupils import CLASS_LETTERS, Sitting, simulate_vpr
+from .realistic import prune_without_effect
 from .region import School
 from .run import Run
 from .scales import REGION, SUBJECT_SHORT, VPR_DATES, VPR_GRADES, VPR_SUBJECTS, YEARS
@@ -58,6 +59,8 @@ def write_vpr(run: Run) -> None:
                 flat_marks += _flat_marks_rows(run, sit)
                 _flat_scores(run, sit)
         _flat_marks_file(run, year, flat_marks)
+    if run.region.profile == "realistic":
+        prune_without_effect(run.region)
     _markers(run)
 
 
@@ -335,6 +338,7 @@ def _flat_scores(run: Run, sit: Sitting) -> None:
                       data_rows=len(rows) - 1))
 
 
+SUBJECT_NAMES = {"rus": "Русский язык", "math": "Математика"}
 MARKER_COLS = [(g, subj) for g in VPR_GRADES for subj in VPR_SUBJECTS]
 
 
@@ -353,6 +357,10 @@ def _markers(run: Run) -> None:
             if method == "copied_answers":
                 picks = {(g, "Математика") for g in range(4, 9) if g in s.grades} & set(cols) or picks
                 picks = set(list(sorted(picks))[:1])
+            if region.profile == "realistic":  # the federal markers cite cells the school really manipulated
+                cells = sorted((c["grade"], SUBJECT_NAMES[c["subject_code"]])
+                               for c in s.inflation_cells[(year, method)])
+                picks = {cells[i] for i in rng.choice(len(cells), min(k, len(cells)), replace=False)}
             flagged.setdefault((s.idx, year), set()).update(picks)
     clean = [s for s in region.schools if not s.inflation and s.merged_into is None and s.type != "НОШ"]
     fp = clean[int(rng.integers(len(clean)))]
