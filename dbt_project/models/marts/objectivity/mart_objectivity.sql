@@ -139,11 +139,11 @@ statuses as (
         keys.school_id,
         keys.school_year,
         params.rule_version,
-        coalesce(school_years.n_checks_flagged, 0) as n_checks_flagged,
+        coalesce(school_years.n_checks_flagged, 0)::integer as n_checks_flagged,
         school_years.checks_flagged,
         previous.checks_flagged_previous_year,
         school_years.checks_insufficient,
-        coalesce(school_years.n_checks_computed, 0) as n_checks_computed,
+        coalesce(school_years.n_checks_computed, 0)::integer as n_checks_computed,
         repeated.repeat_reason,
         case
             when
@@ -157,7 +157,7 @@ statuses as (
         params.overall_repeat_years,
         federal_years.school_year is not null as is_federal_year,
         federal.school_id is not null as is_federal_listed,
-        federal.federal_marker_count,
+        federal.federal_marker_count::integer as federal_marker_count,
         federal.federal_markers
     from keys
     left join params on keys.school_year = params.school_year
