@@ -1,0 +1,217 @@
+{{ config(materialized='table') }}
+-- O5 — jump then fall (Jacob & Levitt 2003), one row per school-year (subject 'all', grade 0). Per ВПР cell the
+-- gain of the school's z (its mean against the region's school cells) over the same grade a year before, and
+-- next year's gain; pooled over the school-year's cells with inverse-variance weights (each gain's variance is
+-- the pupils' variance on the z scale over n, both years). SCORE = rank(gain)² + (1 − rank(next gain))², ranked
+-- among the region's school-years of the same year; the rule is SCORE in the top top_share. Without a next year:
+-- the gain's rank in the top single_year_top with single_year_min_n participants. A top-share rule flags that
+-- share of honest schools by construction, so the jump and the fall must each be significant: one-sided z test of
+-- the pooled gain against its sampling variance plus the region's year-to-year variance of schools (τ²); the
+-- p-value is the larger of the two, an intersection–union test.
+with params as (
+    {{ objectivity_parameters('O5', [
+        'min_n', 'alpha_family', 'top_share', 'single_year_top', 'single_year_min_n'
+    ]) }}
+),
+
+z as (
+    select * from {{ ref('int_objectivity_school_z') }}
+    where procedure_code = 'vpr'
+),
+
+school_years as (
+    -- every school-year with ВПР results
+    select
+        school_id,
+        school_year,
+        bool_and(result_source = 'individual') as all_individual,
+        sum(n_participants) as n_participants
+    from {{ ref('int_school_results') }}
+    where procedure_code = 'vpr'
+    group by school_id, school_year
+),
+
+gains as (
+    select
+        this_year.school_id,
+        this_year.school_year,
+        this_year.n_participants,
+        this_year.z - previous_year.z as gain,
+        this_year.z_variance / this_year.n_participants
+        + previous_year.z_variance / previous_year.n_participants as gain_variance,
+        this_year.z - next_year.z as fall,
+        this_year.z_variance / this_year.n_participants
+        + next_year.z_variance / next_year.n_participants as fall_variance
+    from z as this_year
+    inner join z as previous_year
+        on
+            this_year.school_id = previous_year.school_id
+            and previous_year.school_year = this_year.school_year - 1
+            and this_year.subject_code = previous_year.subject_code
+            and this_year.grade = previous_year.grade
+    left join z as next_year
+        on
+            this_year.school_id = next_year.school_id
+            and next_year.school_year = this_year.school_year + 1
+            and this_year.subject_code = next_year.subject_code
+            and this_year.grade = next_year.grade
+    where this_year.z_variance > 0 and previous_year.z_variance > 0
+),
+
+pooled as (
+    -- inverse-variance means; the fall over the cells that have a next year
+    select
+        school_id,
+        school_year,
+        count(*) as n_cells,
+        sum(n_participants) as n_gain,
+        sum(gain / gain_variance) / sum(1 / gain_variance) as gain,
+        1 / sqrt(sum(1 / gain_variance)) as gain_se,
+        sum(fall / fall_variance) filter (where fall_variance > 0)
+        / sum(1 / fall_variance) filter (where fall_variance > 0) as fall,
+        1 / sqrt(sum(1 / fall_variance) filter (where fall_variance > 0)) as fall_se
+    from gains
+    group by school_id, school_year
+),
+
+centres as (
+    select
+        school_year,
+        percentile_cont(0.5) within group (order by gain) as gain_median,
+        percentile_cont(0.5) within group (order by fall) as fall_median,
+        percentile_cont(0.5) within group (order by gain_se ^ 2) as gain_se2_median,
+        percentile_cont(0.5) within group (order by fall_se ^ 2) as fall_se2_median
+    from pooled
+    group by school_year
+),
+
+spreads as (
+    -- schools move from year to year beyond the sampling of pupils (a new teacher, a different cohort): the
+    -- excess variance τ² of the pooled gains over their sampling variance, robustly (1.4826 × MAD), is added
+    -- to each school's variance, so the test asks whether the gain is unusual among schools, not only non-zero
+    select
+        pooled.school_year,
+        greatest(0, (1.4826 * percentile_cont(0.5) within group (
+            order by abs(pooled.gain - centres.gain_median)
+        )) ^ 2 - max(centres.gain_se2_median)) as gain_tau2,
+        greatest(0, (1.4826 * percentile_cont(0.5) within group (
+            order by abs(pooled.fall - centres.fall_median)
+        )) ^ 2 - max(centres.fall_se2_median)) as fall_tau2
+    from pooled
+    inner join centres on pooled.school_year = centres.school_year
+    group by pooled.school_year
+),
+
+ranked as (
+    select
+        pooled.*,
+        spreads.gain_tau2,
+        spreads.fall_tau2,
+        percent_rank() over (partition by pooled.school_year order by pooled.gain) as gain_rank,
+        -- next year's gain is −fall, ranked among the school-years that have one
+        case
+            when pooled.fall is not null then
+                percent_rank() over (partition by pooled.school_year, pooled.fall is not null order by -pooled.fall)
+        end as next_gain_rank
+    from pooled
+    inner join spreads on pooled.school_year = spreads.school_year
+),
+
+scored as (
+    select
+        *,
+        gain_rank ^ 2 + (1 - next_gain_rank) ^ 2 as score,
+        case
+            when fall is not null then
+                cume_dist() over (
+                    partition by school_year, fall is not null order by gain_rank ^ 2 + (1 - next_gain_rank) ^ 2
+                )
+        end as score_rank,
+        stats.normal_sf(gain / sqrt(gain_se ^ 2 + gain_tau2)) as p_gain,
+        stats.normal_sf(fall / sqrt(fall_se ^ 2 + coalesce(fall_tau2, 0))) as p_fall
+    from ranked
+),
+
+framed as (
+    select
+        school_years.*,
+        params.min_n,
+        params.alpha_family,
+        params.top_share,
+        params.single_year_top,
+        params.single_year_min_n,
+        params.rule_version,
+        scored.n_cells,
+        scored.n_gain,
+        scored.gain,
+        scored.fall,
+        scored.gain_rank,
+        scored.next_gain_rank,
+        scored.score_rank,
+        scored.p_gain,
+        scored.p_fall,
+        scored.fall is not null as has_next_year,
+        case
+            when scored.gain is null
+                then
+                    'нет результатов ' || (school_years.school_year - 1) || ' года в тех же классах и предметах ('
+                    || params.min_n || ' участников и больше)'
+        end as cell_reason
+    from school_years
+    inner join params on school_years.school_year = params.school_year
+    left join scored
+        on school_years.school_id = scored.school_id and school_years.school_year = scored.school_year
+),
+
+check_rows as (
+    select
+        school_id,
+        school_year,
+        'vpr' as procedure_code,
+        'all' as subject_code,
+        0 as grade,
+        'O5' as check_code,
+        case when has_next_year or cell_reason is not null then 'main' else 'single_year' end as sub_check,
+        case when all_individual then 'individual' else 'aggregated' end as data_basis,
+        coalesce(n_gain, n_participants) as n_participants,
+        gain as effect,
+        'станд. откл. роста относительно региона за год' as effect_unit,
+        case when has_next_year then 1 - top_share else 1 - single_year_top end as threshold,
+        '≥' as comparison,
+        0::double precision as region_value,
+        case
+            when cell_reason is null then
+                case when has_next_year then greatest(p_gain, p_fall) else p_gain end
+        end as p_value,
+        case when has_next_year then score_rank else gain_rank end as percentile,
+        rule_version,
+        case
+            when cell_reason is null then
+                'Рост относительно региона за год ' || {{ ru_num('gain', 2) }} || ' ст. откл. (' || n_cells
+                || ' ячеек, ранг ' || {{ ru_num('100 * gain_rank', 0) }} || ' %), '
+                || case
+                    when has_next_year
+                        then
+                            'через год падение '
+                            || {{ ru_num('fall', 2) }}
+                            || ' ст. откл.; показатель «рост, затем падение» '
+                            || 'выше, чем у ' || {{ ru_num('100 * score_rank', 0) }} || ' % школ (порог '
+                            || {{ ru_num('100 * (1 - top_share)', 0) }}
+                            || ' %); '
+                            || {{ ru_p('greatest(p_gain, p_fall)') }}
+                    else
+                        'следующего года нет: порог ранга роста ' || {{ ru_num('100 * (1 - single_year_top)', 0) }}
+                        || ' % при ' || single_year_min_n || ' участниках и больше; ' || {{ ru_p('p_gain') }}
+                end
+        end as explanation,
+        cell_reason as insufficient_reason,
+        'недостаточно данных' as insufficient_status,
+        case
+            when has_next_year then score_rank >= 1 - top_share
+            else gain_rank >= 1 - single_year_top and n_gain >= single_year_min_n
+        end as rule_fires,
+        alpha_family as alpha
+    from framed
+)
+
+{{ objectivity_finalize('check_rows') }}
