@@ -13,9 +13,10 @@
 --   'pairs' — two works of one class × variant that lost points identically on W tasks (same score below the
 --     maximum); expected E = Σ_j Σ_{x<max} p_j(x | band_1) p_j(x | band_2); p = P(Poisson(E) >= W), Bonferroni over
 --     the cell's pairs. Only non-trivial works, only groups of at most max_group works: the pairs stay bounded.
---   'guttman' — works with a normed Guttman error count G* = G / (r (J − r)) above the region's guttman_percentile
---     among works with the same number r of fully solved tasks; k such works against the region's share above the
---     same cut-off: binomial upper tail.
+--   'guttman' — works with a normed Guttman error count G* = G / (r (J − r)) at or above the region's
+--     guttman_percentile among works with the same number r of fully solved tasks; k such works against the region's
+--     share at or above the same cut-off (G* is discrete, so that share is the null rate, not 1 − percentile):
+--     binomial upper tail.
 -- Holm over the school-year's O8 rows at alpha_family.
 with params as (
     {{ objectivity_parameters('O8', ['min_n', 'alpha_family', 'identical_min', 'min_lost_points',
@@ -421,9 +422,9 @@ guttman_cutoffs as (
 guttman_flags as (
     select
         guttman_works.*,
-        (guttman_works.g_star > guttman_cutoffs.cutoff)::integer as misfit,
+        (guttman_works.g_star >= guttman_cutoffs.cutoff)::integer as misfit,
         -- the region's share above the same cut-off: the expected rate for this work
-        avg((guttman_works.g_star > guttman_cutoffs.cutoff)::integer) over (
+        avg((guttman_works.g_star >= guttman_cutoffs.cutoff)::integer) over (
             partition by guttman_works.school_year, guttman_works.subject_code, guttman_works.grade, guttman_works.r
         ) as p_region
     from guttman_works
@@ -622,7 +623,7 @@ select
                 || ' пар, с поправкой Холма ' || round(holm.p_adjusted::numeric, 6)
         else
             framed.k_misfit || ' из ' || framed.n_scored
-            || ' работ с нормированным числом ошибок Гуттмана выше квантиля ' || framed.guttman_percentile
+            || ' работ с нормированным числом ошибок Гуттмана не ниже квантиля ' || framed.guttman_percentile
             || ' региона (по региону ожидалось ' || round(100 * framed.p_region::numeric, 1) || ' %); p = '
             || round(framed.p_value::numeric, 6) || ', с поправкой Холма ' || round(holm.p_adjusted::numeric, 6)
     end::text as explanation,
