@@ -139,104 +139,94 @@ def test_incomplete_beta_and_welch_match_scipy(marts):
     assert marts.execute("select stats.welch_p(50, 0, 5, 50, 0, 5)").fetchone()[0] is None
 
 
-def test_small_school_improvement_probability_matches_scipy(marts):
-    """P(share of «2» now < before) for two beta posteriors under one regional prior, against scipy."""
+def test_beta_less_probability_matches_scipy(marts):
+    """P(X1 < X0) for two beta distributions (stats.beta_less_probability), shape parameters below 1 included."""
     from scipy import integrate, stats
 
-    rows = frame(marts, """
-        select s.*, r1.n_participants as n_now, round(r1.share_low * r1.n_participants / 100) as x_now,
-               r0.n_participants as n_prev, least(greatest(round(r0.share_low * r0.n_participants / 100
-            + c.low_change * r0.n_participants), 0), r0.n_participants) as x_prev,
-               (p1.region_share_low + p0.region_share_low) / 2 as mu, least(p1.kappa, p0.kappa) as kappa
-        from intermediate.int_small_school_improvement s
-        join intermediate.int_school_results r1 using (school_id, procedure_code, subject_code, grade, school_year)
-        join intermediate.int_school_results r0 on r0.school_id = s.school_id
-             and r0.procedure_code = s.procedure_code and r0.subject_code = s.subject_code
-             and r0.grade = s.grade and r0.school_year = s.school_year - 1
-        join intermediate.int_low_share_priors p1 on (p1.procedure_code, p1.subject_code, p1.grade, p1.school_year)
-             = (s.procedure_code, s.subject_code, s.grade, s.school_year)
-        join intermediate.int_low_share_priors p0 on (p0.procedure_code, p0.subject_code, p0.grade, p0.school_year)
-             = (s.procedure_code, s.subject_code, s.grade, s.school_year - 1)
-        join intermediate.int_region_changes c on (c.procedure_code, c.subject_code, c.grade, c.school_year)
-             = (s.procedure_code, s.subject_code, s.grade, s.school_year)""")
-    rows = rows.astype({c: float for c in ("n_now", "x_now", "n_prev", "x_prev", "mu", "kappa", "p_improved")})
-    assert len(rows) > 20
-    assert (rows[["n_now", "n_prev"]].min(axis=1) < 10).all()
-    for row in rows.sample(min(len(rows), 60), random_state=1).itertuples():
-        a, b = row.mu * row.kappa, (1 - row.mu) * row.kappa
-        now = stats.beta(a + row.x_now, b + row.n_now - row.x_now)
-        prev = stats.beta(a + row.x_prev, b + row.n_prev - row.x_prev)
-        expected = integrate.quad(lambda p, now=now, prev=prev: prev.pdf(p) * now.cdf(p), 0, 1, limit=200)[0]
-        assert row.p_improved == pytest.approx(expected, abs=2e-3), row
     rng = np.random.default_rng(5)
-    for _ in range(30):  # the function alone, shape parameters below 1 included
+    for _ in range(30):
         a1, b1, a0, b0 = (float(v) for v in rng.uniform([0.2, 2, 0.2, 2], [6, 60, 6, 60]))
         value = marts.execute("select stats.beta_less_probability(%s, %s, %s, %s, 200)", (a1, b1, a0, b0)).fetchone()[0]
         expected = integrate.quad(lambda p, a1=a1, b1=b1, a0=a0, b0=b0: stats.beta(a0, b0).pdf(p)
                                   * stats.beta(a1, b1).cdf(p), 0, 1, limit=200)[0]
         assert value == pytest.approx(expected, abs=2e-3), (a1, b1, a0, b0)
-    # fewer «2» now than before moves the probability up
-    better = rows[rows.x_now / rows.n_now < rows.x_prev / rows.n_prev]
-    assert (better.p_improved > 0.5).mean() > 0.9
+
+
+def test_region_probit_changes_are_weighted_means_of_school_changes(marts):
+    """R_j recomputed with pandas from the schools' probits: the precision-weighted mean of Δy_j over schools with
+    at least 10 participants in both years whose threshold has pupils on both sides in both years."""
+    probits = frame(marts, "select * from intermediate.int_school_probits")
+    keys = ["school_id", "procedure_code", "subject_code", "grade", "category_kind"]
+    pairs = probits.merge(probits.assign(school_year=probits["school_year"] + 1), on=[*keys, "school_year"],
+                          suffixes=("", "_prev"))
+    pairs = pairs[np.minimum(pairs["n"], pairs["n_prev"]) >= 10]
+    region = frame(marts, "select * from intermediate.int_region_changes").set_index(
+        ["procedure_code", "subject_code", "grade", "school_year"])
+    checked = 0
+    for j in (1, 2, 3):
+        k, n = f"k{j}", "n"
+        inside = pairs[(pairs[k] > 0) & (pairs[k] < pairs[n]) & (pairs[f"{k}_prev"] > 0)
+                       & (pairs[f"{k}_prev"] < pairs["n_prev"])].copy()
+        inside["w"] = 1 / (inside[f"v{j}{j}"].astype(float) + inside[f"v{j}{j}_prev"].astype(float))
+        inside["wdy"] = inside["w"] * (inside[f"y{j}"].astype(float) - inside[f"y{j}_prev"].astype(float))
+        sums = inside.groupby(["procedure_code", "subject_code", "grade", "school_year"])[["w", "wdy"]].sum()
+        for key, row in sums.iterrows():
+            assert region.loc[key, f"probit_change_{j}"] == pytest.approx(row.wdy / row.w, abs=1e-9), (key, j)
+            checked += 1
+    assert checked > 20
 
 
 def test_dynamics_classes_follow_the_rules(marts):
+    """β̂ and SE₀ recomputed with numpy from the pairs (d, V, thresholds used), SE with the model's cohort term,
+    Benjamini–Hochberg per year and direction with scipy, and the class from p ≤ α and q ≤ 0.2."""
     from scipy import stats
 
-    results = frame(marts, "select school_id, procedure_code, subject_code, grade, school_year, n_participants, "
-                           "share_low, share_quality from intermediate.int_school_results")
-    results["low"] = (results["share_low"].astype(float) * results["n_participants"] / 100).round().astype(int)
-    results["quality"] = (results["share_quality"].astype(float) * results["n_participants"] / 100).round()
-    keys = ["school_id", "procedure_code", "subject_code", "grade"]
-    prev = results.assign(school_year=results["school_year"] + 1)
-    pairs = results.merge(prev, on=[*keys, "school_year"], suffixes=("", "_prev")).dropna(subset=["quality"])
-    # judged against the region's own change: last year's counts moved by it (the baseline)
-    cell = ["procedure_code", "subject_code", "grade", "school_year"]
-    region = results.groupby(cell).apply(lambda g: pd.Series({
-        "low_share": g["low"].sum() / g.loc[g["share_low"].notna(), "n_participants"].sum(),
-        # cells without «4»/«5» (КДР levels) have no quality share; they are not among the pairs
-        "quality_share": g["quality"].sum() / max(g.loc[g["share_quality"].notna(), "n_participants"].sum(), 1)}),
-        include_groups=False).reset_index()
-    change = region.merge(region.assign(school_year=region["school_year"] + 1), on=cell, suffixes=("", "_prev"))
-    change["low_change"] = change["low_share"] - change["low_share_prev"]
-    change["quality_change"] = change["quality_share"] - change["quality_share_prev"]
-    pairs = pairs.merge(change[[*cell, "low_change", "quality_change"]], on=cell)
-    for measure in ("low", "quality"):
-        moved = pairs[f"{measure}_prev"] + pairs[f"{measure}_change"] * pairs["n_participants_prev"]
-        pairs[f"{measure}_base"] = np.clip(np.round(moved), 0, pairs["n_participants_prev"])
-    mart = frame(marts, "select * from marts.mart_school_dynamics")
-    # the unrounded probability (the mart shows three decimals)
-    posterior = frame(marts, "select * from intermediate.int_small_school_improvement")
-    mart = mart.drop(columns="p_improved").merge(posterior, on=[*keys, "school_year"], how="left")
-    merged = pairs.merge(mart, on=[*keys, "school_year"])
-    assert len(merged) == len(mart) > 100
-
-    def significant(x1, n1, x0, n0) -> tuple[bool, float]:
-        d = x1 / n1 - x0 / n0
-        if min(x1, n1 - x1, x0, n0 - x0) < 5:
-            return stats.fisher_exact([[x1, n1 - x1], [x0, n0 - x0]]).pvalue < 0.05, d
-        c1 = stats.binomtest(int(x1), int(n1)).proportion_ci(method="wilson")
-        c0 = stats.binomtest(int(x0), int(n0)).proportion_ci(method="wilson")
-        low = d - np.hypot(x1 / n1 - c1.low, c0.high - x0 / n0)
-        high = d + np.hypot(c1.high - x1 / n1, x0 / n0 - c0.low)
-        return bool(low > 0 or high < 0), d
-
+    pairs = frame(marts, "select * from intermediate.int_school_result_pairs")
+    dynamics = frame(marts, "select * from intermediate.int_school_dynamics")
+    keys = ["school_id", "procedure_code", "subject_code", "grade", "school_year"]
+    merged = pairs.merge(dynamics, on=keys, suffixes=("", "_dyn"))
+    assert len(merged) == len(dynamics) == len(pairs) > 100
+    beta, se0 = [], []
     for row in merged.itertuples():
-        n1, n0 = row.n_participants, row.n_participants_prev
-        low_sig, low_d = significant(row.low, n1, row.low_base, n0)
-        q_sig, q_d = significant(row.quality, n1, row.quality_base, n0)
-        if min(n1, n0) < 10:  # the posterior probability decides (checked against scipy separately)
-            p_improved = float(row.p_improved)
-            expected = ("положительная" if p_improved >= 0.9 else "отрицательная" if p_improved <= 0.1
-                        else "недостаточно данных")
-        elif (low_sig and low_d > 0) or 100 * low_d >= 10 or (q_sig and q_d < 0):
-            expected = "отрицательная"
-        elif (low_sig and low_d < 0) or (q_sig and q_d > 0):
+        used = [j for j in (1, 2, 3) if getattr(row, f"m{j}")]
+        if not used:
+            beta.append(np.nan)
+            se0.append(np.nan)
+            continue
+        v = np.array([[float(getattr(row, f"v{min(a, b)}{max(a, b)}")) for b in used] for a in used])
+        d = np.array([float(getattr(row, f"d{j}")) for j in used])
+        x = np.linalg.solve(v, np.ones(len(used)))
+        beta.append(-(x @ d) / x.sum())
+        se0.append(1 / x.sum())
+    merged["beta"], merged["se0"] = beta, se0
+    assert merged["probit_shift"].astype(float).to_numpy() == pytest.approx(merged["beta"].to_numpy(), abs=1e-9,
+                                                                             nan_ok=True)
+    tau = (merged["tau_cohort"].astype(float) ** 2) * 2
+    se = np.sqrt(merged["se0"] + tau)
+    assert merged["probit_shift_se"].astype(float).to_numpy() == pytest.approx(se.to_numpy(), rel=1e-9, nan_ok=True)
+    merged["z"] = merged["beta"] / se
+    merged["p"] = 2 * stats.norm.sf(merged["z"].abs())
+    for direction, p_one in (("up", stats.norm.sf(merged["z"])), ("down", stats.norm.cdf(merged["z"]))):
+        merged[f"p_{direction}"] = p_one
+        merged[f"q_{direction}"] = np.nan
+        for _, group in merged[merged["z"].notna()].groupby("school_year"):
+            merged.loc[group.index, f"q_{direction}"] = stats.false_discovery_control(
+                group[f"p_{direction}"].to_numpy(), method="bh")
+    for row in merged.itertuples():
+        if np.isnan(row.beta):
+            expected = "недостаточно данных"
+        elif row.beta > 0 and row.p <= 0.05 and row.q_up <= 0.2:
             expected = "положительная"
+        elif row.beta < 0 and row.p <= 0.05 and row.q_down <= 0.2:
+            expected = "отрицательная"
+        elif min(row.n_prev, row.n_now) < 10:
+            expected = "недостаточно данных"
         else:
             expected = "без значимых изменений"
         assert row.dynamics_class == expected, row
-    assert set(mart["dynamics_class"]) >= {"положительная", "отрицательная", "без значимых изменений"}
+        if not np.isnan(row.beta):
+            assert row.probit_q_bh == pytest.approx(row.q_up if row.beta > 0 else row.q_down, rel=1e-9), row
+    assert set(dynamics["dynamics_class"]) >= {"без значимых изменений", "недостаточно данных"}
 
 
 def test_stable_schools_rarely_get_positive_dynamics(marts, demo_landing):
@@ -253,15 +243,13 @@ def test_stable_schools_rarely_get_positive_dynamics(marts, demo_landing):
                     and year - 1 not in changed and not school["improving_after_support"]):
                 stable.add((school_id, year))
     # every comparison counts: a small school left «недостаточно данных» is not a false positive
-    mart = frame(marts, "select school_id, school_year, dynamics_method, dynamics_class "
+    mart = frame(marts, "select school_id, school_year, n_prev, n_now, dynamics_class "
                         "from marts.mart_school_dynamics")
     judged = mart[[(s, y) in stable for s, y in zip(mart["school_id"], mart["school_year"], strict=True)]]
     assert len(judged) > 100
     assert (judged["dynamics_class"] == "положительная").mean() <= 0.05
-    small = judged[judged["dynamics_method"].str.startswith("апостериорная")]
+    small = judged[judged[["n_prev", "n_now"]].min(axis=1) < 10]
     assert len(small) > 20
-    assert (mart["dynamics_method"].str.startswith("апостериорная") & (mart["dynamics_class"] != "недостаточно данных")
-            ).sum() > 0  # the posterior does classify some small schools
     assert (small["dynamics_class"] == "положительная").mean() <= 0.05
 
 
@@ -441,17 +429,15 @@ def test_dynamics_indicators_come_in_strict_and_lenient_variants(marts):
                            "union select school_id, school_year, municipality from marts.mart_adverse_context "
                            "where is_adverse")
     dynamics = frame(marts, "select school_id, school_year, procedure_code, subject_code, grade, dynamics_class, "
-                            "dynamics_method, p_improved, trend, in_indicator_base from marts.mart_school_dynamics "
+                            "trend, in_indicator_base from marts.mart_school_dynamics "
                             "where in_indicator_base")
     scope = frame(marts, "select * from reference.indicator_dynamics_scope")
     rows = targets.merge(dynamics, on=["school_id", "school_year"]).merge(
         scope, on=["procedure_code", "subject_code", "grade"])
     rows["strict"] = rows["dynamics_class"] == "положительная"
-    # lenient: the strict variant, or an improvement trend without a significant (small schools: probable)
-    # deterioration; a small school without a posterior cannot be judged
-    unjudged = rows["dynamics_method"].str.startswith("апостериорная") & rows["p_improved"].isna()
+    # lenient: the strict variant, or a shift upwards without a significant deterioration
     rows["lenient"] = rows["strict"] | ((rows["trend"] == "тенденция к улучшению")
-                                        & (rows["dynamics_class"] != "отрицательная") & ~unjudged)
+                                        & (rows["dynamics_class"] != "отрицательная"))
     expected = rows.groupby(["municipality", "school_year", "indicator_code"])[["strict", "lenient"]].sum()
     sizes = rows.groupby(["municipality", "school_year", "indicator_code"]).size()
     mart = frame(marts, "select * from marts.mart_seed_indicators where indicator_code between 'I04' and 'I10' "

@@ -77,10 +77,13 @@ def test_shares_of_0_and_100_percent_are_real_values(marts):
     dynamics = rows(marts, "select * from marts.mart_school_dynamics where school_id in (%s, %s)",
                     code("H_ZERO_SHARES"), code("H_FULL_SHARES"))
     assert len(dynamics) == 2
-    for row in dynamics:  # no change at all: the interval holds 0 and the class says so
+    for row in dynamics:  # no change at all: the interval of the share holds 0
         assert float(row["low_change_pp"]) == 0 and float(row["low_change_lower_pp"]) <= 0 <= float(
             row["low_change_upper_pp"])
-        assert row["dynamics_class"] == "без значимых изменений"
+        # every pupil on the same side of every threshold in both years (all «2», all «5»): no threshold tells
+        # anything about a shift, so there is no figure and no class
+        assert row["probit_shift"] is None and row["thresholds_used"] is None
+        assert row["dynamics_class"] == "недостаточно данных"
 
 
 def test_a_million_participants_and_a_school_of_one_pupil(marts):
@@ -105,14 +108,16 @@ def test_a_million_participants_and_a_school_of_one_pupil(marts):
     assert float(means["top"]) <= 100 and means["unscored"] == 2
 
 
-def test_six_participants_after_252_is_judged_by_the_posterior(marts):
+def test_six_participants_after_252_are_judged_by_the_same_probit_test(marts):
     pair = rows(marts, "select * from marts.mart_school_dynamics where school_id = %s", code("H_DROP"))
     assert len(pair) == 1
     row = pair[0]
     assert (row["n_prev"], row["n_now"]) == (252, 6)
-    assert row["dynamics_method"].startswith("апостериорная")
-    # the share of «2» went from 15 % to 50 %: improvement is improbable, deterioration probable
-    assert float(row["p_improved"]) < 0.1 and row["dynamics_class"] == "отрицательная"
+    # the share of «2» went from 15 % to 50 %: a shift downwards, with the wide interval of six pupils
+    assert float(row["probit_shift"]) < 0 and row["trend"] == "тенденция к ухудшению"
+    assert float(row["probit_shift_upper"]) - float(row["probit_shift_lower"]) > 1
+    significant = row["probit_p"] <= 0.05 and row["probit_q_bh"] <= 0.2
+    assert row["dynamics_class"] == ("отрицательная" if significant else "недостаточно данных")
 
 
 def test_regional_extract_fills_only_cells_without_a_report(marts):

@@ -71,10 +71,14 @@ def _dynamics(school, municipality, n_prev, n_now, **extra):
     return base | extra
 
 
+METHOD = "сдвиг по пробит-шкале накопленных долей относительно региона (обобщённый МНК), поправка Бенджамини–Хохберга"
 SHOWN_DYNAMICS = {"low_change_pp": 5, "low_change_lower_pp": -15, "low_change_upper_pp": 25,
                   "quality_change_pp": 0, "quality_change_lower_pp": -30, "quality_change_upper_pp": 30,
                   "low_change_vs_region_pp": -1.28, "mean_score_prev": 55, "mean_score_now": 54,
-                  "mean_score_change": -1, "mean_welch_p": 0.8, "dynamics_method": "интервал Ньюкомба",
+                  "mean_score_change": -1, "mean_welch_p": 0.8, "probit_shift": -0.1, "probit_shift_lower": -0.6,
+                  "probit_shift_upper": 0.4, "probit_shift_se": 0.25, "probit_z": -0.4, "probit_p": 0.69,
+                  "probit_q_bh": 1.0, "thresholds_used": "2|3, 3|4, 4|5", "fioko_fail_increase": False,
+                  "dynamics_method": METHOD,
                   "dynamics_class": "без значимых изменений", "trend": "тенденция к ухудшению",
                   "reliability": "средняя", "in_indicator_base": True, "is_suppressed": False}
 
@@ -113,7 +117,7 @@ CLEAN = {
     ],
     "mart_school_dynamics": [
         _dynamics("S1", A, 20, 20, **SHOWN_DYNAMICS),
-        _dynamics("S2", A, 20, 3, p_improved=0.5, dynamics_method="апостериорная вероятность",
+        _dynamics("S2", A, 20, 3, thresholds_used="2|3, 3|4, 4|5", dynamics_method=METHOD,
                   dynamics_class="недостаточно данных", trend="тенденция к улучшению",
                   reliability="недостаточно данных", in_indicator_base=False, is_suppressed=True,
                   reason_missing="скрыто: в одном из двух лет участников меньше 5"),
@@ -121,13 +125,15 @@ CLEAN = {
         _dynamics("S3", B, 15, 15, **(SHOWN_DYNAMICS | {
             "procedure_code": "kdr4_rl", "subject_code": "reading", "grade": 4, "low_change_pp": 0,
             "low_change_vs_region_pp": 0, "region_low_change_pp": 0, "low_fisher_p": 0.7,
-            "dynamics_method": "точный критерий Фишера", "reliability": "низкая"})),
+            "thresholds_used": "L0|L1, L1|L2, L2|L3", "reliability": "низкая"})),
     ],
     "mart_region_dynamics": [
         {"procedure_code": "vpr", "subject_code": "math", "grade": 5, "school_year": 2026, "n_schools": 3,
          "n_prev": 60, "n_now": 43, "share_low_prev": 10.0, "share_low_now": 16.28, "low_change_pp": 6.28,
          "low_change_lower_pp": -7.0, "low_change_upper_pp": 20.0, "schools_positive": 0, "schools_negative": 0,
-         "schools_unchanged": 2, "is_region_break": False, "region_break_label": "без общерегионального сдвига"},
+         "schools_unchanged": 2, "is_break_low": False, "is_break_quality": False, "is_break_mean_mark": False,
+         "is_break_mean_score": False, "is_break_probit": False, "is_region_break": False,
+         "region_break_label": "без общерегионального сдвига"},
     ],
     "mart_low_results": [
         _low("S1", A, "СОШ", is_official=True, official_sources="ЦОКО", is_candidate=True, result_score=1.8,
@@ -321,7 +327,13 @@ CASES = [
      "update marts.mart_school_dynamics set low_fisher_p = 1.5 where school_id = 'S3'",
      [{"school_id": "S3"}]),
     ("mart_school_dynamics", "p_values_in_unit_interval",
-     "update marts.mart_school_dynamics set p_improved = -0.1 where school_id = 'S2'",
+     "update marts.mart_school_dynamics set probit_q_bh = 1.5 where school_id = 'S1'",
+     [{"school_id": "S1"}]),
+    ("mart_school_dynamics", "intervals_ordered_and_bounded",
+     "update marts.mart_school_dynamics set probit_shift_lower = 1 where school_id = 'S1'",
+     [{"school_id": "S1"}]),
+    ("mart_school_dynamics", "suppressed_pair_published",
+     "update marts.mart_school_dynamics set probit_shift = 0.5 where school_id = 'S2'",
      [{"school_id": "S2"}]),
     ("mart_school_dynamics", "reliability_matches_n",
      "update marts.mart_school_dynamics set reliability = 'высокая' where school_id = 'S1'",
@@ -329,9 +341,17 @@ CASES = [
     ("mart_school_dynamics", "reliability_matches_n",
      "update marts.mart_school_dynamics set in_indicator_base = true where school_id = 'S2'",
      [{"school_id": "S2"}]),
-    ("mart_school_dynamics", "small_school_class_from_posterior",
-     "update marts.mart_school_dynamics set dynamics_class = 'положительная' where school_id = 'S2'",
+    ("mart_school_dynamics", "class_matches_probit_test",
+     "update marts.mart_school_dynamics set dynamics_class = 'положительная' where school_id = 'S1'",
+     [{"school_id": "S1"}]),
+    ("mart_school_dynamics", "class_matches_probit_test",
+     "update marts.mart_school_dynamics set dynamics_class = 'без значимых изменений' where school_id = 'S2'",
      [{"school_id": "S2"}]),
+    ("mart_school_dynamics", "class_matches_probit_test",
+     "update marts.mart_school_dynamics set probit_p = 0.01, probit_q_bh = 0.1 where school_id = 'S1'",
+     [{"school_id": "S1"}]),
+    ("mart_region_dynamics", "region_break_matches_rule",
+     "update marts.mart_region_dynamics set is_break_probit = true", [{"procedure_code": "vpr"}]),
     ("mart_school_dynamics", "one_municipality_per_school",
      f"update marts.mart_school_dynamics set municipality = '{A}' where school_id = 'S3' and grade = 4",
      [{"school_id": "S3", "municipality": B}]),

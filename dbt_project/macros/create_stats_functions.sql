@@ -454,4 +454,112 @@ create or replace function stats.beta_less_probability(
         where prev_f0 is not null
     ) end
 $$;
+
+-- Standard normal density φ(x); 0 far in the tails (no underflow), NULL for NULL or NaN.
+create or replace function stats.normal_pdf(x double precision)
+returns double precision language sql immutable parallel safe as $$
+    select case when x is null or x = 'NaN'::double precision then null
+        when abs(x) > 37.5 then 0
+        else stats.safe_exp(-x * x / 2) / sqrt(2 * pi()) end
+$$;
+
+-- GLS common location shift of up to three thresholds (dynamics on the probit scale, docs/research/
+-- issue9_dynamics.md §2): with d the thresholds' changes net of the region and V their covariance, solve
+-- V x = 1 over the thresholds used (m_j true; Gaussian elimination, V symmetric positive definite) and return
+-- {β̂, SE₀²} = {−x′d / x′1, 1 / x′1}; positive β̂ = fewer pupils below each threshold (improvement). NULL when
+-- no threshold is used, an element is missing or not finite, or V is not positive definite.
+create or replace function stats.gls_location_shift(
+    d1 double precision, d2 double precision, d3 double precision,
+    v11 double precision, v12 double precision, v13 double precision,
+    v22 double precision, v23 double precision, v33 double precision,
+    m1 boolean, m2 boolean, m3 boolean
+) returns double precision[] language plpgsql immutable parallel safe as $$
+declare
+    dd double precision[] := array[d1, d2, d3];
+    vv double precision[] := array[v11, v12, v13, v12, v22, v23, v13, v23, v33];
+    used boolean[] := array[coalesce(m1, false), coalesce(m2, false), coalesce(m3, false)];
+    idx integer[] := '{}';
+    a double precision[];   -- the used block of V, row-major k × k
+    b double precision[];   -- right-hand side (ones), then the solution x
+    d double precision[];
+    k integer; i integer; j integer; r integer; f double precision; s double precision := 0; sd double precision := 0;
+begin
+    for i in 1..3 loop
+        if used[i] then idx := idx || i; end if;
+    end loop;
+    k := cardinality(idx);
+    if k = 0 then return null; end if;
+    a := array_fill(0::double precision, array[k * k]);
+    b := array_fill(1::double precision, array[k]);
+    d := array_fill(0::double precision, array[k]);
+    for i in 1..k loop
+        d[i] := dd[idx[i]];
+        if d[i] is null or d[i] in ('NaN', 'Infinity', '-Infinity') or abs(d[i]) > 1e100 then return null; end if;
+        if abs(d[i]) < 1e-100 then d[i] := 0; end if;
+        for j in 1..k loop
+            a[(i - 1) * k + j] := vv[(idx[i] - 1) * 3 + idx[j]];
+            if a[(i - 1) * k + j] is null or a[(i - 1) * k + j] in ('NaN', 'Infinity', '-Infinity')
+                or abs(a[(i - 1) * k + j]) > 1e100 then return null; end if;
+            -- a negligible element is 0: no product below can underflow
+            if abs(a[(i - 1) * k + j]) < 1e-100 then a[(i - 1) * k + j] := 0; end if;
+        end loop;
+    end loop;
+    -- forward elimination without pivoting (stable for a positive definite matrix)
+    for r in 1..k loop
+        if a[(r - 1) * k + r] <= 1e-100 then return null; end if;
+        for i in (r + 1)..k loop
+            f := a[(i - 1) * k + r] / a[(r - 1) * k + r];
+            if abs(f) < 1e-100 then continue; end if;
+            for j in r..k loop
+                a[(i - 1) * k + j] := a[(i - 1) * k + j] - f * a[(r - 1) * k + j];
+            end loop;
+            b[i] := b[i] - f * b[r];
+        end loop;
+    end loop;
+    -- back substitution
+    for i in reverse k..1 loop
+        for j in (i + 1)..k loop
+            b[i] := b[i] - a[(i - 1) * k + j] * b[j];
+        end loop;
+        b[i] := b[i] / a[(i - 1) * k + i];
+    end loop;
+    for i in 1..k loop
+        s := s + b[i];
+        sd := sd + b[i] * d[i];
+    end loop;
+    if s <= 1e-100 then return null; end if;
+    return array[-sd / s, 1 / s];
+end
+$$;
+
+-- Delta-method covariance of the probits of two cumulative shares p_j <= p_k of one multinomial sample of n:
+-- Cov(Φ⁻¹(p̂_j), Φ⁻¹(p̂_k)) = p_j (1 − p_k) / (n φ(Φ⁻¹ p_j) φ(Φ⁻¹ p_k)); the variance when j = k. NULL unless
+-- 0 < p_j <= p_k < 1 and n > 0.
+create or replace function stats.probit_cov(pj double precision, pk double precision, n double precision)
+returns double precision language sql immutable parallel safe as $$
+    select case when pj > 0 and pj <= pk and pk < 1 and n > 0 and n < 1e15 and pj > 1e-15 and pk < 1 - 1e-15 then
+        pj * (1 - pk) / (n * stats.normal_pdf(stats.normal_ppf(pj)) * stats.normal_pdf(stats.normal_ppf(pk)))
+    end
+$$;
+
+-- Benjamini–Hochberg q-values of an array of p-values, in the same order: q_(i) = min over p_(k) >= p_(i) of
+-- p_(k)·m / k, at most 1 (scipy.stats.false_discovery_control(method='bh')); m counts the p-values that are
+-- not NULL, and a NULL stays NULL.
+create or replace function stats.bh_qvalues(p double precision[])
+returns double precision[] language sql immutable parallel safe as $$
+    select array_agg(q order by i) from (
+        select
+            i,
+            -- p-values below 1e-280 are 0 (the quotient cannot underflow)
+            case when v is not null then least(min(case when v < 1e-280 then 0 else v * m / r end) over (
+                order by v desc nulls first range between unbounded preceding and current row
+            ), 1) end as q
+        from (
+            select i, case when v = 'NaN'::double precision then null else v end as v,
+                count(case when v = 'NaN'::double precision then null else v end) over () as m,
+                row_number() over (order by case when v = 'NaN'::double precision then null else v end nulls last) as r
+            from unnest(p) with ordinality as t (v, i)
+        ) as ranked
+    ) as adjusted
+$$;
 {% endmacro %}

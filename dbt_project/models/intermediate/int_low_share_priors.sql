@@ -2,7 +2,7 @@
 -- The beta prior of a school's share of low results in each cell group (procedure × subject × grade ×
 -- year), estimated by the method of moments over the schools with at least n_min participants: the mean
 -- share mu, and the strength kappa from the between-school variance beyond binomial noise (empirical
--- Bayes). Used to shrink small schools' shares (ШНОР) and for P(improved) of small schools (dynamics).
+-- Bayes). Used to shrink small schools' shares (ШНОР).
 with results as (
     select * from {{ ref('int_school_results') }}
 ),

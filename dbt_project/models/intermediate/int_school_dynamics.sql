@@ -1,12 +1,16 @@
 {{ config(materialized='table') }}
--- Year-over-year change of each school's results (the same procedure, subject and grade; different
--- pupils, so a cross-cohort comparison), with Newcombe intervals, Fisher's exact test for small counts,
--- Welch's test for the mean score, the region's own change over the same years, a class and the
--- reliability of the comparison. Below reliability_low_n participants the class comes from the
--- beta-binomial posterior probability that the share of «2» fell (one prior for both years). Every test
--- is judged against the region's own change (int_region_changes): the previous year's counts are moved by
--- the region's change (the baseline: what last year would have been under this year's conditions), so a
--- region-wide shift is reported once, in mart_region_dynamics, not as every school's class.
+-- Year-over-year change of each school's results (the same procedure, subject and grade; different pupils,
+-- so a cross-cohort comparison), judged against the region on the probit scale of the cumulative shares
+-- (docs/research/issue9_dynamics.md §2). The school's per-threshold changes net of the region's, d_j, are
+-- combined into one GLS location shift β̂ (stats.gls_location_shift; pupil SD, positive = better) with
+-- SE² = SE₀² + 2τ², where 2τ² is the cohort-to-cohort variance beyond sampling noise, estimated per cell group
+-- and year by the MAD of β̂ over schools with at least tau_min_n participants (robust to the few schools that
+-- really changed). A class needs p ≤ α and Benjamini–Hochberg at dynamics_fdr_q on the one-sided p-values of
+-- its direction, over every comparison of the school year (all procedures, subjects, grades). A uniform
+-- change of cut scores moves every school's probits by the region's R_j, so it moves no class; the region's
+-- break is reported once, in mart_region_dynamics. Newcombe intervals and Fisher's test of the share of low
+-- results and of «4»+«5» against the probit baseline, Welch's test of the mean score and the FIOKO rule
+-- (+10 p.p. of «2» net of the region) are published beside the class, not in it.
 with pairs as (
     select * from {{ ref('int_school_result_pairs') }}
 ),
@@ -15,184 +19,340 @@ params as (
     select * from {{ ref('int_method_parameters') }}
 ),
 
-tested as (
+dynamics_params as (
     select
-        pairs.*,
-        100.0
-        * (pairs.low_now::double precision / pairs.n_now - pairs.low_prev::double precision / pairs.n_prev)
-            as low_change_pp,
-        100.0
-        * stats.newcombe_lower(pairs.low_now, pairs.n_now, pairs.low_base, pairs.n_prev, params.confidence_z)
-            as low_change_lower_pp,
-        100.0
-        * stats.newcombe_upper(pairs.low_now, pairs.n_now, pairs.low_base, pairs.n_prev, params.confidence_z)
-            as low_change_upper_pp,
-        100.0
-        * (pairs.quality_now::double precision / pairs.n_now - pairs.quality_prev::double precision / pairs.n_prev)
-            as quality_change_pp,
-        -- the changes against the baseline (net of the region's change): what the classes judge
-        100.0
-        * (pairs.low_now::double precision / pairs.n_now - pairs.low_base::double precision / pairs.n_prev)
-            as low_change_net_pp,
-        100.0
-        * (pairs.quality_now::double precision / pairs.n_now - pairs.quality_base::double precision / pairs.n_prev)
-            as quality_change_net_pp,
-        100.0
-        * stats.newcombe_lower(pairs.quality_now, pairs.n_now, pairs.quality_base, pairs.n_prev, params.confidence_z)
-            as quality_change_lower_pp,
-        100.0
-        * stats.newcombe_upper(pairs.quality_now, pairs.n_now, pairs.quality_base, pairs.n_prev, params.confidence_z)
-            as quality_change_upper_pp,
-        pairs.mean_now - pairs.mean_prev as mean_change,
-        stats.welch_p(
-            pairs.mean_now, pairs.variance_now, pairs.n_now, pairs.mean_prev, pairs.variance_prev, pairs.n_prev
-        ) as mean_welch_p,
-        least(pairs.low_now, pairs.n_now - pairs.low_now, pairs.low_base, pairs.n_prev - pairs.low_base)
-        < params.fisher_small_count as low_small,
-        least(
-            pairs.quality_now, pairs.n_now - pairs.quality_now, pairs.quality_base, pairs.n_prev - pairs.quality_base
-        )
-        < params.fisher_small_count
-            as quality_small
-    from pairs
-    cross join params
-    where pairs.quality_now is not null and pairs.low_now is not null
+        max(value) filter (where parameter_code = 'dynamics_fdr_q')::double precision as fdr_q,
+        max(value) filter (where parameter_code = 'tau_min_n')::double precision as tau_min_n,
+        max(value) filter (where parameter_code = 'tau_min_schools')::double precision as tau_min_schools
+    from {{ ref('method_parameters') }}
 ),
 
-significance as (
+shifted as (
+    select
+        pairs.*,
+        stats.gls_location_shift(
+            pairs.d1, pairs.d2, pairs.d3,
+            pairs.v11, pairs.v12, pairs.v13, pairs.v22, pairs.v23, pairs.v33,
+            pairs.m1, pairs.m2, pairs.m3
+        ) as gls,
+        pairs.m1 and pairs.m2 and (pairs.m3 or pairs.n_categories = 3) as all_thresholds
+    from pairs
+),
+
+estimates as (
+    select
+        shifted.*,
+        shifted.gls[1] as beta,
+        shifted.gls[2] as se0_squared
+    from shifted
+),
+
+tau_sample as (
+    -- the schools whose spread estimates the cohort variance
+    select estimates.*
+    from estimates
+    cross join dynamics_params
+    where
+        estimates.beta is not null and estimates.all_thresholds
+        and least(estimates.n_prev, estimates.n_now) >= dynamics_params.tau_min_n
+),
+
+family_medians as (
+    select
+        procedure_code,
+        subject_code,
+        grade,
+        school_year,
+        percentile_cont(0.5) within group (order by beta) as beta_median
+    from tau_sample
+    group by procedure_code, subject_code, grade, school_year
+),
+
+family_tau as (
+    select
+        tau_sample.procedure_code,
+        tau_sample.subject_code,
+        tau_sample.grade,
+        tau_sample.school_year,
+        count(*) as n_schools,
+        greatest(
+            power(
+                1.4826 * percentile_cont(0.5) within group (order by abs(tau_sample.beta - family_medians.beta_median)),
+                2
+            )
+            - percentile_cont(0.5) within group (order by tau_sample.se0_squared),
+            0
+        ) as tau2x2
+    from tau_sample
+    inner join family_medians using (procedure_code, subject_code, grade, school_year)
+    group by tau_sample.procedure_code, tau_sample.subject_code, tau_sample.grade, tau_sample.school_year
+),
+
+procedure_medians as (
+    select
+        procedure_code,
+        school_year,
+        percentile_cont(0.5) within group (order by beta) as beta_median
+    from tau_sample
+    group by procedure_code, school_year
+),
+
+procedure_tau as (
+    -- too few schools in a cell group: the procedure's year pooled over its subjects and grades
+    select
+        tau_sample.procedure_code,
+        tau_sample.school_year,
+        count(*) as n_schools,
+        greatest(
+            power(
+                1.4826
+                * percentile_cont(0.5) within group (order by abs(tau_sample.beta - procedure_medians.beta_median)),
+                2
+            )
+            - percentile_cont(0.5) within group (order by tau_sample.se0_squared),
+            0
+        ) as tau2x2
+    from tau_sample
+    inner join procedure_medians using (procedure_code, school_year)
+    group by tau_sample.procedure_code, tau_sample.school_year
+),
+
+tested as (
+    select
+        estimates.*,
+        -- no school large enough anywhere in the procedure's year: sampling noise only
+        coalesce(
+            case when family_tau.n_schools >= dynamics_params.tau_min_schools then family_tau.tau2x2 end,
+            case when procedure_tau.n_schools >= dynamics_params.tau_min_schools then procedure_tau.tau2x2 end,
+            0
+        ) as tau2x2
+    from estimates
+    cross join dynamics_params
+    left join family_tau
+        on
+            estimates.procedure_code = family_tau.procedure_code
+            and estimates.subject_code = family_tau.subject_code
+            and estimates.grade = family_tau.grade
+            and estimates.school_year = family_tau.school_year
+    left join procedure_tau
+        on
+            estimates.procedure_code = procedure_tau.procedure_code
+            and estimates.school_year = procedure_tau.school_year
+),
+
+z_scores as (
     select
         tested.*,
-        case
-            when
-                tested.low_small
-                then stats.fisher_exact_p(tested.low_now, tested.n_now, tested.low_base, tested.n_prev)
-        end as low_fisher_p,
-        case
-            when
-                tested.quality_small
-                then stats.fisher_exact_p(tested.quality_now, tested.n_now, tested.quality_base, tested.n_prev)
-        end
-            as quality_fisher_p
+        sqrt(tested.se0_squared + tested.tau2x2) as beta_se,
+        tested.beta / sqrt(tested.se0_squared + tested.tau2x2) as z
     from tested
 ),
 
-judged as (
+one_sided as (
     select
-        significance.*,
-        case
-            when significance.low_small then significance.low_fisher_p < params.alpha
-            else significance.low_change_lower_pp > 0 or significance.low_change_upper_pp < 0
-        end as low_significant,
-        case
-            when significance.quality_small then significance.quality_fisher_p < params.alpha
-            else significance.quality_change_lower_pp > 0 or significance.quality_change_upper_pp < 0
-        end as quality_significant,
+        z_scores.*,
+        least(2 * stats.normal_sf(abs(z_scores.z)), 1) as p_two_sided,
+        stats.normal_sf(z_scores.z) as p_up,
+        stats.normal_cdf(z_scores.z) as p_down,
+        row_number() over (
+            order by z_scores.school_id, z_scores.procedure_code, z_scores.subject_code, z_scores.grade
+        ) as comparison_id
+    from z_scores
+),
+
+year_q as (
+    -- Benjamini–Hochberg per direction over every comparison of the school year
+    select
+        school_year,
+        unnest(array_agg(comparison_id order by comparison_id)) as comparison_id,
+        unnest(stats.bh_qvalues(array_agg(p_up order by comparison_id))) as q_up,
+        unnest(stats.bh_qvalues(array_agg(p_down order by comparison_id))) as q_down
+    from one_sided
+    group by school_year
+),
+
+adjusted as (
+    select
+        one_sided.*,
+        year_q.q_up,
+        year_q.q_down
+    from one_sided
+    inner join year_q
+        on
+            one_sided.school_year = year_q.school_year
+            and one_sided.comparison_id = year_q.comparison_id
+),
+
+described as (
+    -- the descriptive tests of the shares against the probit baseline and of the mean score
+    select
+        adjusted.*,
+        100.0
+        * (adjusted.low_now::double precision / adjusted.n_now - adjusted.low_prev::double precision / adjusted.n_prev)
+            as low_change_pp,
+        100.0
+        * stats.newcombe_lower(
+            adjusted.low_now, adjusted.n_now, adjusted.low_base, adjusted.n_prev, params.confidence_z
+        )
+            as low_change_lower_pp,
+        100.0
+        * stats.newcombe_upper(
+            adjusted.low_now, adjusted.n_now, adjusted.low_base, adjusted.n_prev, params.confidence_z
+        )
+            as low_change_upper_pp,
+        100.0 * (adjusted.low_now::double precision / adjusted.n_now - adjusted.low_base_share) as low_change_net_pp,
+        100.0
+        * (
+            adjusted.quality_now::double precision / adjusted.n_now
+            - adjusted.quality_prev::double precision / adjusted.n_prev
+        ) as quality_change_pp,
+        100.0
+        * stats.newcombe_lower(
+            adjusted.quality_now, adjusted.n_now, adjusted.quality_base, adjusted.n_prev, params.confidence_z
+        )
+            as quality_change_lower_pp,
+        100.0
+        * stats.newcombe_upper(
+            adjusted.quality_now, adjusted.n_now, adjusted.quality_base, adjusted.n_prev, params.confidence_z
+        )
+            as quality_change_upper_pp,
+        adjusted.mean_now - adjusted.mean_prev as mean_change,
+        stats.welch_p(
+            adjusted.mean_now, adjusted.variance_now, adjusted.n_now,
+            adjusted.mean_prev, adjusted.variance_prev, adjusted.n_prev
+        ) as mean_welch_p,
+        least(
+            adjusted.low_now, adjusted.n_now - adjusted.low_now, adjusted.low_base, adjusted.n_prev - adjusted.low_base
+        )
+        < params.fisher_small_count as low_small,
+        least(
+            adjusted.quality_now, adjusted.n_now - adjusted.quality_now,
+            adjusted.quality_base, adjusted.n_prev - adjusted.quality_base
+        ) < params.fisher_small_count as quality_small,
+        params.alpha,
         params.fail_increase_pp,
         params.dynamics_min_n,
         params.reliability_high_n,
         params.reliability_medium_n,
         params.reliability_low_n,
-        params.posterior_improvement_probability
-    from significance
+        params.confidence_z,
+        dynamics_params.fdr_q
+    from adjusted
     cross join params
+    cross join dynamics_params
 ),
 
-posterior_improvement as (
-    select * from {{ ref('int_small_school_improvement') }}
-),
-
-assessed as (
-    -- what the class and the lenient variant are made of: a (significant, or for small schools probable)
-    -- improvement or deterioration, and the sign of the change
+significance as (
     select
-        judged.*,
-        posterior_improvement.p_improved,
-        least(judged.n_prev, judged.n_now) < judged.reliability_low_n as is_small,
+        described.*,
         case
-            when least(judged.n_prev, judged.n_now) < judged.reliability_low_n
-                then posterior_improvement.p_improved >= judged.posterior_improvement_probability
-            else
-                (judged.low_significant and judged.low_change_net_pp < 0)
-                or (judged.quality_significant and judged.quality_change_net_pp > 0)
-        end as improved,
+            when described.low_small
+                then stats.fisher_exact_p(described.low_now, described.n_now, described.low_base, described.n_prev)
+        end as low_fisher_p,
         case
-            when least(judged.n_prev, judged.n_now) < judged.reliability_low_n
-                then 1 - posterior_improvement.p_improved >= judged.posterior_improvement_probability
-            else
-                (judged.low_significant and judged.low_change_net_pp > 0)
-                or judged.low_change_net_pp >= judged.fail_increase_pp
-                or (judged.quality_significant and judged.quality_change_net_pp < 0)
-        end as deteriorated,
-        judged.quality_change_net_pp - judged.low_change_net_pp > 0 as trend_up
-    from judged
-    left join posterior_improvement
-        on
-            judged.school_id = posterior_improvement.school_id
-            and judged.procedure_code = posterior_improvement.procedure_code
-            and judged.subject_code = posterior_improvement.subject_code
-            and judged.grade = posterior_improvement.grade
-            and judged.school_year = posterior_improvement.school_year
+            when described.quality_small
+                then
+                    stats.fisher_exact_p(
+                        described.quality_now, described.n_now, described.quality_base, described.n_prev
+                    )
+        end as quality_fisher_p
+    from described
 ),
 
 classified as (
     select
-        assessed.*,
+        significance.*,
         case
-            when assessed.deteriorated then 'отрицательная'
-            when assessed.improved then 'положительная'
-            -- small schools: neither probable, or no prior to judge by
-            when assessed.is_small then 'недостаточно данных'
+            when significance.low_small then significance.low_fisher_p < significance.alpha
+            else significance.low_change_lower_pp > 0 or significance.low_change_upper_pp < 0
+        end as low_significant,
+        case
+            when significance.quality_small then significance.quality_fisher_p < significance.alpha
+            else significance.quality_change_lower_pp > 0 or significance.quality_change_upper_pp < 0
+        end as quality_significant,
+        case
+            when significance.beta is null then 'недостаточно данных'
+            when
+                significance.beta > 0 and significance.p_two_sided <= significance.alpha
+                and significance.q_up <= significance.fdr_q
+                then 'положительная'
+            when
+                significance.beta < 0 and significance.p_two_sided <= significance.alpha
+                and significance.q_down <= significance.fdr_q
+                then 'отрицательная'
+            -- too few pupils to say that nothing changed
+            when least(significance.n_prev, significance.n_now) < significance.reliability_low_n
+                then 'недостаточно данных'
             else 'без значимых изменений'
         end as dynamics_class
-    from assessed
+    from significance
 )
 
 select
-    classified.school_id,
-    classified.procedure_code,
-    classified.subject_code,
-    classified.grade,
-    classified.school_year,
+    school_id,
+    procedure_code,
+    subject_code,
+    grade,
+    school_year,
     'межкогортное' as comparison_kind,
-    classified.n_prev,
-    classified.n_now,
-    classified.low_change_pp,
-    classified.low_change_lower_pp,
-    classified.low_change_upper_pp,
-    classified.low_fisher_p,
-    classified.low_significant,
-    classified.quality_change_pp,
-    classified.quality_change_lower_pp,
-    classified.quality_change_upper_pp,
-    classified.quality_fisher_p,
-    classified.quality_significant,
-    classified.mean_prev,
-    classified.mean_now,
-    classified.mean_change,
-    classified.mean_welch_p,
-    classified.p_improved,
-    classified.region_low_change_pp,
-    classified.low_change_pp - classified.region_low_change_pp as low_change_vs_region_pp,
-    classified.dynamics_class,
+    n_prev,
+    n_now,
+    low_change_pp,
+    low_change_lower_pp,
+    low_change_upper_pp,
+    low_fisher_p,
+    low_significant,
+    quality_change_pp,
+    quality_change_lower_pp,
+    quality_change_upper_pp,
+    quality_fisher_p,
+    quality_significant,
+    mean_prev,
+    mean_now,
+    mean_change,
+    mean_welch_p,
+    region_low_change_pp,
+    -- the change of the share of low results against last year moved by the region (the probit baseline)
+    low_change_net_pp as low_change_vs_region_pp,
+    low_change_net_pp >= fail_increase_pp as fioko_fail_increase,
+    beta as probit_shift,
+    beta_se as probit_shift_se,
+    beta - confidence_z * beta_se as probit_shift_lower,
+    beta + confidence_z * beta_se as probit_shift_upper,
+    z as probit_z,
+    p_two_sided as probit_p,
+    case when beta > 0 then q_up when beta < 0 then q_down else least(q_up, q_down) end as probit_q_bh,
+    sqrt(tau2x2 / 2) as tau_cohort,
+    region_probit_shift,
+    nullif(concat_ws(
+        ', ',
+        case
+            when m1 then case category_kind when 'marks' then '2|3' when 'levels' then 'L0|L1' else 'низкий|средний' end
+        end,
+        case
+            when
+                m2
+                then case category_kind when 'marks' then '3|4' when 'levels' then 'L1|L2' else 'средний|«4»+«5»' end
+        end,
+        case when m3 then case category_kind when 'marks' then '4|5' else 'L2|L3' end end
+    ), '') as thresholds_used,
+    dynamics_class,
+    'сдвиг по пробит-шкале накопленных долей относительно региона (обобщённый МНК), поправка Бенджамини–Хохберга'
+        as dynamics_method,
     case
-        when classified.is_small then 'апостериорная вероятность (бета-биномиальная модель)'
-        when classified.low_small or classified.quality_small then 'точный критерий Фишера'
-        else 'интервал Ньюкомба'
-    end as dynamics_method,
-    case
-        when classified.quality_change_net_pp - classified.low_change_net_pp > 0 then 'тенденция к улучшению'
-        when classified.quality_change_net_pp - classified.low_change_net_pp < 0 then 'тенденция к ухудшению'
+        when beta > 0 then 'тенденция к улучшению'
+        when beta < 0 then 'тенденция к ухудшению'
         else 'без изменений'
     end as trend,
     case
-        when least(classified.n_prev, classified.n_now) >= classified.reliability_high_n then 'высокая'
-        when least(classified.n_prev, classified.n_now) >= classified.reliability_medium_n then 'средняя'
-        when least(classified.n_prev, classified.n_now) >= classified.reliability_low_n then 'низкая'
+        when least(n_prev, n_now) >= reliability_high_n then 'высокая'
+        when least(n_prev, n_now) >= reliability_medium_n then 'средняя'
+        when least(n_prev, n_now) >= reliability_low_n then 'низкая'
         else 'недостаточно данных'
     end as reliability,
-    least(classified.n_prev, classified.n_now) >= classified.dynamics_min_n as in_indicator_base,
-    -- lenient variant of «положительная динамика»: the strict one, or an improvement trend without a
-    -- significant (small schools: probable) deterioration; an unknown posterior counts as not lenient
-    classified.dynamics_class = 'положительная'
-    or (classified.trend_up and not coalesce(classified.deteriorated, true)) as is_positive_lenient
+    least(n_prev, n_now) >= dynamics_min_n as in_indicator_base,
+    -- lenient variant of «положительная динамика»: the strict one, or a shift upwards without a significant
+    -- deterioration (a shift that cannot be computed is not lenient)
+    dynamics_class = 'положительная' or coalesce(beta > 0 and dynamics_class != 'отрицательная', false)
+        as is_positive_lenient
 from classified

@@ -13,8 +13,7 @@ min_cell as (
 
 shown as (
     -- a year under the minimum cell is hidden in mart_school_results: its share and mean would be
-    -- recovered from the change, so the figures of the pair are hidden too (the class, from the
-    -- posterior for small schools, stays)
+    -- recovered from the change, so the figures of the pair are hidden too (the class stays)
     select
         dynamics.*,
         least(dynamics.n_prev, dynamics.n_now) < min_cell.min_cell_size as is_suppressed,
@@ -57,7 +56,21 @@ select
     round(case when not dynamics.is_suppressed then dynamics.mean_change end::numeric, 2)::numeric(7, 2)
         as mean_score_change,
     case when not dynamics.is_suppressed then dynamics.mean_welch_p end::double precision as mean_welch_p,
-    round(dynamics.p_improved::numeric, 3)::numeric(4, 3) as p_improved,
+    round(case when not dynamics.is_suppressed then dynamics.probit_shift end::numeric, 3)::numeric(6, 3)
+        as probit_shift,
+    round(case when not dynamics.is_suppressed then dynamics.probit_shift_lower end::numeric, 3)::numeric(6, 3)
+        as probit_shift_lower,
+    round(case when not dynamics.is_suppressed then dynamics.probit_shift_upper end::numeric, 3)::numeric(6, 3)
+        as probit_shift_upper,
+    round(case when not dynamics.is_suppressed then dynamics.probit_shift_se end::numeric, 3)::numeric(6, 3)
+        as probit_shift_se,
+    round(case when not dynamics.is_suppressed then dynamics.probit_z end::numeric, 2)::numeric(6, 2) as probit_z,
+    case when not dynamics.is_suppressed then dynamics.probit_p end::double precision as probit_p,
+    case when not dynamics.is_suppressed then dynamics.probit_q_bh end::double precision as probit_q_bh,
+    dynamics.thresholds_used::text as thresholds_used,
+    round(dynamics.tau_cohort::numeric, 3)::numeric(6, 3) as tau_cohort,
+    round(dynamics.region_probit_shift::numeric, 3)::numeric(6, 3) as region_probit_shift,
+    case when not dynamics.is_suppressed then dynamics.fioko_fail_increase end::boolean as fioko_fail_increase,
     dynamics.dynamics_method::text as dynamics_method,
     dynamics.dynamics_class::text as dynamics_class,
     dynamics.trend::text as trend,
