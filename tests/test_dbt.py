@@ -321,7 +321,7 @@ def test_roles_bi_reads_marts_only_and_analysts_see_their_municipality(marts):
 def test_seed_indicators_come_in_one_query_with_their_denominators(marts):
     mart = frame(marts, "select * from marts.mart_seed_indicators")
     per_cell = mart.groupby(["municipality", "school_year"])["indicator_code"].nunique()
-    assert (per_cell == 28).all()
+    assert (per_cell == 30).all()
     # counts of official ШНОР per municipality and year, from the raw list and the registry
     lists = frame(marts, "select distinct l.school_id, l.year, r.municipality from raw.shnor_list l "
                          "join raw.school_registry r on r.registry_code = l.school_id")

@@ -180,7 +180,11 @@ def test_seed_indicators_say_why_there_is_no_figure(marts):
 def test_lone_procedure_municipality_gets_a_reason_not_a_verdict(marts):
     lone = rows(marts, "select * from marts.mart_low_results where school_id = %s", code("H_LONE"))
     assert len(lone) == 1 and lone[0]["is_official"] and not lone[0]["is_candidate"]
-    assert lone[0]["identification_note"].startswith("идентификация не проводилась")
+    # one procedure in its municipality: ranked against the whole region all the same, and the reasons say so
+    assert lone[0]["identification_note"] is None and lone[0]["result_score"] is not None
+    assert lone[0]["identification_basis"].startswith("по одной процедуре")
+    assert lone[0]["reasons"].startswith(
+        "Оценка по одной процедуре. ВПР, Русский язык (5 кл., 12 уч.): доля «2» 25,0 %")
 
 
 def test_years_without_a_previous_year_have_results_but_no_dynamics(marts):

@@ -83,6 +83,8 @@ select
     numbered.worst_share,
     numbered.n_procedures,
     numbered.procedures,
+    numbered.is_reduced_basis,
+    numbered.identification_basis,
     numbered.in_worst_entry,
     numbered.worst_years,
     numbered.meets_entry,

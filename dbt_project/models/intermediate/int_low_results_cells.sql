@@ -68,13 +68,25 @@ posterior as (
         * (shrunk.mean_score - mean_priors.grand_mean) as mean_score_shrunk
     from shrunk
     left join mean_priors using (procedure_code, subject_code, grade, school_year)
+),
+
+standardised as (
+    select
+        *,
+        (share_low_shrunk - avg(share_low_shrunk) over cell_group)
+        / nullif(stddev_samp(share_low_shrunk) over cell_group, 0) as z_low,
+        (avg(mean_score_shrunk) over cell_group - mean_score_shrunk)
+        / nullif(stddev_samp(mean_score_shrunk) over cell_group, 0) as z_score,
+        -- the region's mean score over the same schools, pupil-weighted (shown beside the school's in the reasons)
+        sum(n * mean_score) over cell_group
+        / nullif(sum(case when mean_score is not null then n end) over cell_group, 0) as region_mean_score
+    from posterior
+    window cell_group as (partition by procedure_code, subject_code, grade, school_year)
 )
 
 select
     *,
-    (share_low_shrunk - avg(share_low_shrunk) over cell_group)
-    / nullif(stddev_samp(share_low_shrunk) over cell_group, 0) as z_low,
-    (avg(mean_score_shrunk) over cell_group - mean_score_shrunk)
-    / nullif(stddev_samp(mean_score_shrunk) over cell_group, 0) as z_score
-from posterior
-window cell_group as (partition by procedure_code, subject_code, grade, school_year)
+    -- a cell's badness: the mean of its available standardised measures
+    (coalesce(z_low, 0) + coalesce(z_score, 0))
+    / nullif((z_low is not null)::integer + (z_score is not null)::integer, 0) as cell_z
+from standardised

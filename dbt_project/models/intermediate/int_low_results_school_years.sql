@@ -1,5 +1,7 @@
--- ШНОР method, step 2: one score per school and year (√n-weighted mean of the standardised cells, from at
--- least two procedures), ranked within the school's comparison group (НОШ/ООШ/СОШ) across the whole region.
+-- ШНОР method, step 2: one score per school and year (√n-weighted mean of the standardised cells), ranked within
+-- the school's comparison group (НОШ/ООШ/СОШ) across the whole region. The rule wants min_procedures
+-- procedures × subjects; a school with fewer (but at least min_procedures_ranked) is still ranked — a
+-- municipality that loads one procedure must not vanish from the list — and its basis says so.
 with cells as (
     select * from {{ ref('int_low_results_cells') }}
 ),
@@ -12,26 +14,17 @@ params as (
     select * from {{ ref('int_method_parameters') }}
 ),
 
-cell_scores as (
-    select
-        *,
-        -- a cell's badness: the mean of its available standardised measures
-        (coalesce(z_low, 0) + coalesce(z_score, 0))
-        / nullif((z_low is not null)::integer + (z_score is not null)::integer, 0) as cell_z
-    from cells
-),
-
 school_years as (
     select
-        cell_scores.school_id,
-        cell_scores.school_year,
-        sum(sqrt(cell_scores.n) * cell_scores.cell_z) / sum(sqrt(cell_scores.n)) as result_score,
-        count(distinct cell_scores.procedure_code || ':' || cell_scores.subject_code) as n_procedures,
-        string_agg(distinct cell_scores.procedure_code || ':' || cell_scores.subject_code, ', ') as procedures,
-        sum(cell_scores.n) as n_results
-    from cell_scores
-    where cell_scores.cell_z is not null
-    group by cell_scores.school_id, cell_scores.school_year
+        cells.school_id,
+        cells.school_year,
+        sum(sqrt(cells.n) * cells.cell_z) / sum(sqrt(cells.n)) as result_score,
+        count(distinct cells.procedure_code || ':' || cells.subject_code) as n_procedures,
+        string_agg(distinct cells.procedure_code || ':' || cells.subject_code, ', ') as procedures,
+        sum(cells.n) as n_results
+    from cells
+    where cells.cell_z is not null
+    group by cells.school_id, cells.school_year
 ),
 
 ranked as (
@@ -48,7 +41,7 @@ ranked as (
     from school_years
     inner join schools using (school_id)
     cross join params
-    where school_years.n_procedures >= params.min_procedures
+    where school_years.n_procedures >= params.min_procedures_ranked
     window group_year as (
         partition by schools.comparison_group, school_years.school_year order by school_years.result_score desc
     )
@@ -56,6 +49,11 @@ ranked as (
 
 select
     ranked.*,
+    ranked.n_procedures < params.min_procedures as is_reduced_basis,
+    case
+        when ranked.n_procedures = 1 then 'по одной процедуре'
+        else 'по ' || ranked.n_procedures || ' процедурам'
+    end as identification_basis,
     -- the worst ceil(share × group size) schools: a small group (a few НОШ) still has its worst school
     ranked.worst_rank <= ceil(params.worst_share_entry * ranked.group_size) as in_worst_entry,
     ranked.worst_rank <= ceil(params.worst_share_exit * ranked.group_size) as in_worst_exit

@@ -6,7 +6,7 @@
                  'resilient_top_share', 'risk_high_share', 'risk_medium_share', 'risk_min_indicators',
                  'posterior_improvement_probability', 'posterior_grid_points',
                  'growth_prior_groups', 'region_break_pp', 'prior_kappa_min', 'prior_kappa_max',
-                 'prior_min_schools', 'share_sum_tolerance_pp'] %}
+                 'prior_min_schools', 'share_sum_tolerance_pp', 'min_procedures_ranked'] %}
 select
 {% for code in codes %}
     max(value) filter (where parameter_code = '{{ code }}')::double precision  -- noqa: LT02

@@ -14,7 +14,10 @@ passport as (
 ),
 
 min_cell as (
-    select min_cell_size from {{ ref('int_method_parameters') }}
+    select
+        min_cell_size,
+        entry_years_required
+    from {{ ref('int_method_parameters') }}
 ),
 
 years as (
@@ -69,6 +72,47 @@ counts as (
             municipality_years.municipality = targets.municipality
             and municipality_years.school_year = targets.school_year
     group by municipality_years.municipality, municipality_years.school_year, indicator.code
+),
+
+-- I29, I30: the warehouse's computed ШНОР candidates, those whose results need confirmation (signs of
+-- non-objectivity) counted apart; the base is the municipality's schools the rule could rank that year
+low_results as (
+    select * from {{ ref('mart_low_results') }}
+),
+
+computed as (
+    select
+        municipality_years.municipality,
+        municipality_years.school_year,
+        indicator.code as indicator_code,
+        count(low_results.school_id) filter (
+            where low_results.is_candidate and low_results.needs_confirmation = (indicator.code = 'I30')
+        ) as numerator,
+        null::bigint as numerator_lenient,
+        count(low_results.school_id) filter (where low_results.result_score is not null) as denominator,
+        array_agg(low_results.school_id order by low_results.school_id) filter (
+            where low_results.is_candidate and low_results.needs_confirmation = (indicator.code = 'I30')
+        ) as school_ids
+    from municipality_years
+    cross join (values ('I29'), ('I30')) as indicator (code)
+    left join low_results
+        on
+            municipality_years.municipality = low_results.municipality
+            and municipality_years.school_year = low_results.school_year
+    group by municipality_years.municipality, municipality_years.school_year, indicator.code
+),
+
+-- the first year the rule ranks schools: a candidate needs entry_years_required years, so earlier counts are unknown
+first_ranked as (
+    select min(school_year) as school_year from {{ ref('int_low_results_candidates') }}
+),
+
+-- municipality-years whose schools' results went through the objectivity checks
+objectivity_years as (
+    select distinct
+        municipality,
+        school_year
+    from {{ ref('mart_objectivity') }}
 ),
 
 -- I03: improvement programmes
@@ -255,6 +299,11 @@ all_indicators as (
     select
         *,
         null::numeric as pupil_base
+    from computed
+    union all
+    select
+        *,
+        null::numeric as pupil_base
     from programmes
     union all
     select
@@ -308,6 +357,19 @@ figures as (
             when passport.indicator_code = 'I02' and context_years.school_year is null
                 then 'идентификация не проводилась: нет социального паспорта школ муниципалитета за год'
             when passport.indicator_code in ('I01', 'I02', 'I15') then null
+            when passport.indicator_code in ('I29', 'I30') and coalesce(all_indicators.denominator, 0) = 0
+                then
+                    'идентификация не проводилась: правило ШНОР не оценило за год ни одной школы муниципалитета '
+                    || '(причины по школам — в mart_low_results)'
+            when
+                passport.indicator_code in ('I29', 'I30')
+                and municipality_years.school_year < first_ranked.school_year + min_cell.entry_years_required - 1
+                then
+                    'недостаточно данных: кандидату нужно не меньше ' || min_cell.entry_years_required
+                    || ' лет результатов, а правило ранжирует школы с ' || first_ranked.school_year || ' года'
+            when passport.indicator_code = 'I30' and objectivity_years.school_year is null
+                then 'недостаточно данных: проверка объективности результатов школ муниципалитета за год не проводилась'
+            when passport.indicator_code in ('I29', 'I30') then null
             when coalesce(all_indicators.is_hidden, false)
                 then 'скрыто: показатель описывает меньше ' || min_cell.min_cell_size || ' обучающихся'
             when not exists (
@@ -331,6 +393,11 @@ figures as (
             and municipality_years.school_year = all_indicators.school_year
             and passport.indicator_code = all_indicators.indicator_code
     left join list_years on municipality_years.school_year = list_years.school_year
+    cross join first_ranked
+    left join objectivity_years
+        on
+            municipality_years.municipality = objectivity_years.municipality
+            and municipality_years.school_year = objectivity_years.school_year
     left join context_years
         on
             municipality_years.municipality = context_years.municipality
