@@ -70,10 +70,13 @@ def index_flags(rows) -> dict[tuple[str, int, str], list[tuple[str, int, str]]]:
 
 
 def judge(flags: dict, key: tuple[str, int], checks, cells: set | None) -> str:
-    """'flagged' | 'not_flagged' | 'insufficient' for one school-year and a set of checks. Flagged: any row of the
-    checks has a sign. Insufficient: no row of the checks was computed in the cells concerned (the planted cells
-    and school-level rows; all cells when the truth names none)."""
+    """'flagged' | 'not_flagged' | 'insufficient' | 'no_rows' for one school-year and a set of checks. Flagged: any
+    row of the checks has a sign. Insufficient: no row of the checks was computed in the cells concerned (the planted
+    cells and school-level rows; all cells when the truth names none). No rows: the checks gave the school-year no
+    row at all (a check not built yet, or a gap in the contract's frame) — counted apart, never as computed."""
     rows = [r for c in checks for r in flags.get((*key, c), [])]
+    if not rows:
+        return "no_rows"
     if any(status == FLAGGED for _, _, status in rows):
         return "flagged"
     concerned = [r for r in rows if cells is None or r[0] == "all" or (r[0], r[1]) in cells]
@@ -100,7 +103,7 @@ def evaluate(truth: dict, flag_rows, status_rows=()) -> dict:
         honest_computed = honest_verdicts["flagged"] + honest_verdicts["not_flagged"]
         result["kinds"][kind] = {
             "checks": list(checks), "planted": len(cases), "flagged": verdicts["flagged"],
-            "insufficient": verdicts["insufficient"],
+            "insufficient": verdicts["insufficient"], "no_rows": verdicts["no_rows"],
             "recall": verdicts["flagged"] / computable if computable else None,
             "recall_all_planted": verdicts["flagged"] / len(cases) if cases else None,
             "honest_school_years": len(honest_years), "honest_computed": honest_computed,
@@ -141,11 +144,15 @@ def _f(value, pct: bool = False) -> str:
 
 def print_profile(profile: str, res: dict) -> None:
     print(f"\n=== profile {profile} ===")
-    print(f"{'kind':<21}{'checks':<8}{'planted':>8}{'flagged':>8}{'insuff.':>8}{'recall':>8}{'(all)':>8}"
+    print("planted school-years: flagged by the kind's checks / «недостаточно данных» in the planted cells (insuff., "
+          "not a miss) /\nno row of the checks at all (no rows); recall = flagged / computed; "
+          "(all) = flagged / planted;"
+          "\nhonest: school-years of never-planted schools, those where the checks were computed, and flagged")
+    print(f"{'kind':<21}{'checks':<8}{'planted':>8}{'flagged':>8}{'insuff.':>8}{'no rows':>8}{'recall':>8}{'(all)':>8}"
           f"{'honest':>8}{'computed':>9}{'flagged':>8}{'rate':>8}")
     for kind, r in res["kinds"].items():
         print(f"{kind:<21}{'/'.join(r['checks']) or '-':<8}{r['planted']:>8}{r['flagged']:>8}{r['insufficient']:>8}"
-              f"{_f(r['recall']):>8}{_f(r['recall_all_planted']):>8}{r['honest_school_years']:>8}"
+              f"{r['no_rows']:>8}{_f(r['recall']):>8}{_f(r['recall_all_planted']):>8}{r['honest_school_years']:>8}"
               f"{r['honest_computed']:>9}{r['honest_flagged']:>8}{_f(r['honest_flag_rate'], True):>8}")
     print("\nshare of school-years flagged, kind x check (any cell with «признак»):")
     print(f"{'':<21}" + "".join(f"{c:>7}" for c in CHECKS))
@@ -153,18 +160,18 @@ def print_profile(profile: str, res: dict) -> None:
         print(f"{kind:<21}" + "".join(f"{_f(row[c], True):>7}" for c in CHECKS))
     print("\noverall status (mart_objectivity):")
     labels = (*STATUSES, "нет строки в витрине")
-    print(f"{'':<21}{'n':>6}" + "".join(f"{s[:14]:>16}" for s in labels))
+    print(f"{'':<21}{'n':>6}" + "".join(f"{s:>26}" for s in labels))
     for group, row in res["overall"].items():
-        print(f"{group:<21}{row['n']:>6}" + "".join(f"{_f(row[s], True):>16}" for s in labels))
+        print(f"{group:<21}{row['n']:>6}" + "".join(f"{_f(row[s], True):>26}" for s in labels))
 
 
 # ----------------------------------------------------------------------------------------------- data
 
-def read_marts(url: str) -> tuple[list, list]:
+def read_marts(url: str) -> tuple[list, list] | None:
+    """(flag rows, status rows), or None when the database has no objectivity marts."""
     with psycopg.connect(url) as conn:
         if conn.execute("select to_regclass('marts.mart_objectivity_flags')").fetchone()[0] is None:
-            raise SystemExit(f"в базе {url.split()[-1] if ' ' in url else url} нет marts.mart_objectivity_flags: "
-                             "проверки объективности не построены")
+            return None
         flags = conn.execute("select school_id, school_year, check_code, subject_code, grade, status "
                              "from marts.mart_objectivity_flags").fetchall()
         statuses = []
@@ -193,13 +200,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"profile {profile}: the demo generator failed ({error}); no figures", file=sys.stderr)
             results[profile] = None
             continue
-        flags, statuses = read_marts(url)
-        results[profile] = evaluate(truth, flags, statuses)
+        marts = read_marts(url)
+        if marts is None:
+            database = psycopg.conninfo.conninfo_to_dict(url).get("dbname")
+            print(f"profile {profile}: database {database} has no marts.mart_objectivity_flags (the objectivity "
+                  "checks are not built); no figures", file=sys.stderr)
+            results[profile] = None
+            continue
+        results[profile] = evaluate(truth, *marts)
         if not args.json:
             print_profile(profile, results[profile])
     if args.json:
         print(json.dumps(machine(results), ensure_ascii=False))
-    return 0
+    return 0 if all(r is not None for r in results.values()) else 1
 
 
 if __name__ == "__main__":

@@ -194,6 +194,7 @@ def test_eval_recall_and_honest_rate():
         "B": {"inflation": [{"year": 2024, "method": "copied_answers", "cells": cells},
                             {"year": 2025, "method": "journal_gap", "cells": cells}]},
         "C": {"inflation": [{"year": 2024, "method": "copied_answers", "cells": cells}]},   # aggregated only
+        "D": {"inflation": [{"year": 2025, "method": "easy_hard_inversion", "cells": cells}]},   # no O2 rows
         "H1": {"inflation": []}, "H2": {"inflation": []}, "H3": {"inflation": []}}}
     flags = [
         ("A", 2024, "O8", "math", 5, "признак"), ("A", 2024, "O4", "math", 5, "признак"),
@@ -216,6 +217,9 @@ def test_eval_recall_and_honest_rate():
     journal = res["kinds"]["journal_gap"]
     assert (journal["planted"], journal["flagged"], journal["recall"]) == (1, 0, 0.0)
     assert journal["honest_flag_rate"] == pytest.approx(1 / 1)     # only H2 2024 has an O4 row
+    inversion = res["kinds"]["easy_hard_inversion"]
+    assert (inversion["planted"], inversion["no_rows"], inversion["insufficient"]) == (1, 1, 0)
+    assert inversion["recall"] is None
     assert res["kinds"]["cut_bunching"]["planted"] == 0 and res["kinds"]["cut_bunching"]["recall"] is None
     assert res["confusion"]["copied_answers"]["O4"] == pytest.approx(1 / 3)
     assert res["overall"]["copied_answers"]["признаки необъективности"] == pytest.approx(1 / 3)
