@@ -164,7 +164,8 @@ def write_pages(conn: psycopg.Connection, out_dir: Path, env: Environment, write
     try:
         data = fetch(conn, withheld)
     except psycopg.Error as error:   # a mart of another shape than the contract: say so, keep the rest of the site
-        conn.rollback() if not conn.autocommit else None
+        if not conn.autocommit:
+            conn.rollback()
         return [write("objectivity.html", "objectivity.html", built=False, missing=[], withheld=[],
                       error=str(error).splitlines()[0])]
     if not data.built:

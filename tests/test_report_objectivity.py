@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from report import build_report
+from report import build_report, objectivity_data
 from tests import browser
 from tests.test_report import text_of
 
@@ -183,6 +183,45 @@ def test_section_not_built_without_marts(conn, tmp_path):
     build_report(conn, tmp_path / "r")
     text = text_of(tmp_path / "r" / "objectivity.html")
     assert "Раздел не построен" in text and "marts.mart_objectivity_flags" in text
+
+
+FALLBACK = """
+drop table intermediate.int_score_histograms;
+create table staging.stg_fis_oko__vpr_results (school_id text, participant_id text, school_year int,
+    subject_code text, grade int, variant int, primary_score int, mark int, journal_mark int);
+insert into staging.stg_fis_oko__vpr_results values
+  ('0401007', 'PUPIL-SECRET-1', 2024, 'rus', 5, 1, 8, 2, 3),
+  ('0401007', 'PUPIL-SECRET-2', 2024, 'rus', 5, 1, 10, 3, 3),
+  ('0401007', 'PUPIL-SECRET-3', 2024, 'rus', 5, 2, 10, 3, 4),
+  ('0401007', 'PUPIL-SECRET-4', 2024, 'rus', 5, 2, 10, 3, 3),
+  ('0401007', 'PUPIL-SECRET-5', 2024, 'rus', 5, 2, null, null, 3),
+  ('0401007', 'PUPIL-SECRET-6', 2023, 'rus', 5, 1, 1, 2, 2);
+create table staging.stg_fis_oko__vpr_score_distributions (source_rank int, result_source text, load_id bigint,
+    source_row int, school_id text, school_year int, subject_code text, grade int, n_participants int);
+insert into staging.stg_fis_oko__vpr_score_distributions values
+  (1, 'aggregated', 900, 1, '0401009', 2024, 'rus', 5, 20),        -- the honest school: reports only
+  (2, 'regional_extract', 901, 1, '0401009', 2024, 'rus', 5, 20),  -- the flat extract loses to the report
+  (1, 'aggregated', 902, 1, '0401007', 2024, 'rus', 5, 30);        -- the pupil rows win over the report
+insert into raw.vpr_score_stat_points values (900, 1, 9, 50), (900, 1, 10, 50), (902, 1, 0, 100);
+insert into raw.vpr_flat_score_points values (901, 1, 5, 100);
+"""
+
+
+def test_histograms_without_the_model_come_from_pupils_and_reports(conn, tmp_path):
+    """Without int_score_histograms: pupil rows where the school has them, else the ФИС ОКО distribution
+    (count = share × n / 100); no pupil code reaches what is read or the pages."""
+    conn.execute(MARTS)
+    conn.execute(CONTENT)
+    conn.execute(FALLBACK)
+    data = objectivity_data.fetch(conn)
+    assert data.histograms[("0401007", 2024, "rus", 5)] == {8: 1, 10: 3}
+    assert data.histogram_basis[("0401007", 2024, "rus", 5)] == "individual"
+    assert data.region_histograms[(2024, "rus", 5)] == {8: 1, 9: 10, 10: 13}
+    assert "PUPIL-SECRET" not in repr(data.__dict__)
+    build_report(conn, tmp_path / "r")
+    for page in (tmp_path / "r").glob("*.html"):
+        assert "PUPIL-SECRET" not in page.read_text(encoding="utf-8"), page.name
+    assert "«3» 10 1 0 3 6,00" in text_of(page_of(tmp_path / "r", NAZ))
 
 
 # ----------------------------------------------------------------------------------------------- eval arithmetic
