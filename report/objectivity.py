@@ -56,12 +56,11 @@ def subject_label(names: dict[str, str], subject: str | None, grade: int | None)
 
 
 def flag_view(r: dict, names: dict[str, str]) -> dict:
-    unit = f" {r['effect_unit']}" if r["effect_unit"] else ""
-    threshold = (f"{r['comparison'] or ''} {fmt_value(r['threshold'], 2)}{unit}".strip()
+    threshold = (f"{r['comparison'] or ''} {fmt_value(r['threshold'], 2)}".strip()
                  if r["threshold"] is not None else "—")
     return {**r, "cell": subject_label(names, r["subject_code"], r["grade"]),
             "sub": SUB_CHECKS.get(r["sub_check"], r["sub_check"] or ""),
-            "effect_text": f"{fmt_value(r['effect'], 2)}{unit}" if r["effect"] is not None else NO_DATA,
+            "effect_text": fmt_value(r["effect"], 2), "unit": r["effect_unit"] or "",
             "threshold_text": threshold,
             "region_text": fmt_value(r["region_value"], 2) if r["region_value"] is not None else "—",
             "p_text": fmt_p(r["p_value"]), "p_adj_text": fmt_p(r["p_adjusted"]),
