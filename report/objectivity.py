@@ -189,5 +189,6 @@ def write_pages(conn: psycopg.Connection, out_dir: Path, env: Environment, write
     for row in summary:
         row["page"] = f"objectivity-{slugs[row['municipality']]}.html"
     pages.insert(0, write("objectivity.html", "objectivity.html", built=True, munis=munis, summary=summary,
+                          checks=data.checks,
                           years=years, n_school_years=len(data.statuses), error=None))
     return pages

@@ -53,6 +53,7 @@ class Objectivity:
     region_register: dict[Cell, dict] = field(default_factory=dict)
     tasks: dict[SchoolCell, list[dict]] = field(default_factory=dict)
     subject_names: dict[str, str] = field(default_factory=dict)
+    checks: list[dict] = field(default_factory=list)            # per check: school-years flagged / computed
 
 
 def relation_exists(cur, name: str) -> bool:
@@ -82,6 +83,14 @@ def fetch(conn: psycopg.Connection, withheld: list[dict] | None = None) -> Objec
         data.statuses = cur.execute(
             f"select {select_list(cur, MARTS[0], STATUS_COLUMNS)} from marts.mart_objectivity "
             "order by municipality nulls last, school_name, school_id, school_year desc").fetchall()
+        data.checks = cur.execute("""
+            select check_code, max(check_name) as check_name,
+                   count(distinct (school_id, school_year)) as school_years,
+                   count(distinct (school_id, school_year)) filter (where status = 'признак') as flagged,
+                   count(distinct (school_id, school_year))
+                       filter (where status not in ('недостаточно данных', 'нет данных')) as computed
+            from marts.mart_objectivity_flags group by check_code
+            order by length(check_code), check_code""").fetchall()
         data.shown = [s for s in data.statuses if s["status"] in SIGN_STATUSES or s["federal_listed"]]
         ids = sorted({s["school_id"] for s in data.shown})
         wanted = {(s["school_id"], s["school_year"]) for s in data.shown}

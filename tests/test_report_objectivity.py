@@ -127,6 +127,9 @@ def test_overview_names_the_schools_with_signs(site):
     # the per-municipality summary counts school-years by status: Назарово 3 (1 with signs), Эвенкийский 1
     assert re.search(r"г\. Назарово 2 3 1 0 2 0 0", overview), overview
     assert re.search(r"Эвенкийский муниципальный район 1 1 0 0 0 1 1", overview), overview
+    # per check: O3 flagged in 1 of 1 school-year; O4 computed in 2 (0401007, 0401009) of 3, flagged in 1
+    assert "O3 Пики у границ отметок 1 1 1 0" in overview
+    assert "O4 Расхождение с журналом 3 2 1 1" in overview and "O8 Сходство ответов 1 0 0 1" in overview
     assert "Раздел не построен" not in overview
     assert len(objectivity_pages(site)) == 3                       # the overview and the two municipalities
 
