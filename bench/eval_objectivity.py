@@ -1,7 +1,8 @@
 """Objectivity checks against the demo region's planted manipulations, on both demo profiles.
 
-    python bench/eval_objectivity.py                          # generate and build both profiles (160 schools, seed 42)
+    python bench/eval_objectivity.py                          # generate and build both profiles (160 / 400 schools)
     python bench/eval_objectivity.py --landing data/landing   # today's profile from an existing landing folder
+    python bench/eval_objectivity.py --realistic-landing DIR  # the realistic profile from an existing folder
     python bench/eval_objectivity.py --json                   # one JSON object for machines
     python bench/eval_objectivity.py --schools 400 --seed 7 --profiles realistic
 
@@ -185,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--landing", type=Path, default=None,
                         help="landing folder of today's profile (current); default: generate one")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--schools", type=int, default=160)
+    parser.add_argument("--realistic-landing", type=Path, default=None,
+                        help="landing folder of the realistic profile; default: generate one")
+    parser.add_argument("--schools", type=int, default=None, help="schools of a generated region "
+                        "(default: the profile's own size, current 160, realistic 400)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--profiles", default="current,realistic", help="comma-separated: current,realistic")
     args = parser.parse_args(argv)
@@ -193,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {}
     for profile in [p.strip() for p in args.profiles.split(",") if p.strip()]:
-        landing = args.landing if profile == "current" else None
+        landing = {"current": args.landing, "realistic": args.realistic_landing}.get(profile)
         try:
             url, truth = prepare(profile, landing=landing, schools=args.schools, seed=args.seed)
         except subprocess.CalledProcessError as error:   # the generator does not know the profile
