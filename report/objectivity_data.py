@@ -8,6 +8,7 @@ never an error (the marts are built by dbt after the qc report may already exist
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -115,7 +116,8 @@ def fetch(conn: psycopg.Connection, withheld: list[dict] | None = None) -> Objec
 
 def evidence_cells(rows: list[dict]) -> list[tuple[str, int]]:
     """The ВПР cells whose evidence is drawn: the flagged ones; with school-level signs only, the largest cells."""
-    cells = [r for r in rows if r["subject_code"] not in (None, "all") and r["grade"]]
+    cells = [r for r in rows if r["subject_code"] not in (None, "all") and r["grade"]
+             and r["procedure_code"] in (None, "vpr")]
     flagged = list(dict.fromkeys((r["subject_code"], r["grade"]) for r in cells if r["status"] == FLAGGED))
     if not flagged:
         size: dict[tuple[str, int], int] = {}
@@ -171,13 +173,25 @@ aggregated as (
 )
 select * from pupils union all select * from aggregated
 """
-HISTOGRAM_MODEL = ("select school_id, school_year, subject_code, grade, score, n_pupils, data_basis "
-                   "from intermediate.int_score_histograms")
+HISTOGRAM_MODEL = "intermediate.int_score_histograms"
+
+
+def histogram_model_query(cur) -> str | None:
+    """The model's rows in the contract's shape (n_pupils; a draft named it `pupils`); a distribution flagged as
+    not adding up to 100 % (distribution_ok = false) is left out, as O3 leaves it out."""
+    have = columns_of(cur, HISTOGRAM_MODEL)
+    count = next((c for c in ("n_pupils", "pupils") if c in have), None)
+    if count is None or not {"school_id", "school_year", "subject_code", "grade", "score"} <= have:
+        return None
+    basis = "data_basis" if "data_basis" in have else "null::text"
+    where = " where distribution_ok" if "distribution_ok" in have else ""
+    return (f"select school_id, school_year, subject_code, grade, score, {count} as n_pupils, {basis} as data_basis "
+            f"from {HISTOGRAM_MODEL}{where}")
 
 
 def histogram_sources(cur) -> tuple[str | None, str]:
-    if relation_exists(cur, "intermediate.int_score_histograms"):
-        return HISTOGRAM_MODEL, "intermediate.int_score_histograms"
+    if relation_exists(cur, HISTOGRAM_MODEL) and (query := histogram_model_query(cur)) is not None:
+        return query, HISTOGRAM_MODEL
     needed = ("staging.stg_fis_oko__vpr_results", "staging.stg_fis_oko__vpr_score_distributions",
               "raw_current.vpr_score_stat_points", "raw_current.vpr_flat_score_points")
     if all(relation_exists(cur, n) for n in needed):
@@ -306,8 +320,6 @@ def fetch_tasks(cur, data: Objectivity, cells: set[SchoolCell]) -> None:
 
 def task_sort_key(code: str | None) -> tuple:
     """1, 2, 3К1, 3К2, 10 — by the task number, then the criterion."""
-    import re
-
     parts = re.findall(r"\d+|\D+", code or "")
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
 

@@ -210,6 +210,18 @@ insert into raw.vpr_flat_score_points values (901, 1, 5, 100);
 """
 
 
+def test_histogram_model_of_the_draft_shape(conn):
+    """int_score_histograms with `pupils` for n_pupils and distribution_ok: read, the failed distribution left out."""
+    conn.execute(MARTS)
+    conn.execute(CONTENT)
+    conn.execute("alter table intermediate.int_score_histograms rename column n_pupils to pupils; "
+                 "alter table intermediate.int_score_histograms add column distribution_ok bool default true; "
+                 "update intermediate.int_score_histograms set distribution_ok = false where school_id = '0401009'")
+    data = objectivity_data.fetch(conn)
+    assert data.histograms[("0401007", 2024, "rus", 5)] == {5: 3, 8: 1, 10: 6, 15: 20, 22: 10}
+    assert data.region_histograms[(2024, "rus", 5)] == {5: 3, 8: 1, 10: 6, 15: 20, 22: 10}
+
+
 def test_histograms_without_the_model_come_from_pupils_and_reports(conn, tmp_path):
     """Without int_score_histograms: pupil rows where the school has them, else the ФИС ОКО distribution
     (count = share × n / 100); no pupil code reaches what is read or the pages."""
