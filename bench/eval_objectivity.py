@@ -45,13 +45,15 @@ HONEST = "honest"
 # ----------------------------------------------------------------------------------------------- evaluation
 
 def planted(truth: dict) -> dict[str, dict[tuple[str, int], set | None]]:
-    """kind → {(school, year): planted cells {(subject, grade)} or None when the truth names no cells}."""
+    """kind → {(school, year): planted cells {(subject, grade)}, or None (every cell) when the truth names no cell
+    with a changed pupil}."""
     out: dict[str, dict] = defaultdict(dict)
     for sid, school in truth["schools"].items():
         for entry in school.get("inflation") or []:
-            cells = entry.get("cells")
+            # a cell where the generator changed no pupil (n_changed 0) was not manipulated
+            cells = [c for c in entry.get("cells") or [] if c.get("n_changed", 1) > 0]
             key = (sid, int(entry["year"]))
-            wanted = None if cells is None else {(c["subject_code"], int(c["grade"])) for c in cells}
+            wanted = {(c["subject_code"], int(c["grade"])) for c in cells} or None
             previous = out[entry["method"]].get(key, set())
             out[entry["method"]][key] = None if wanted is None or previous is None else previous | wanted
     return out

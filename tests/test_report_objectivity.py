@@ -247,7 +247,8 @@ def test_eval_recall_and_honest_rate():
         "A": {"inflation": [{"year": 2024, "method": "copied_answers", "cells": cells}]},
         "B": {"inflation": [{"year": 2024, "method": "copied_answers", "cells": cells},
                             {"year": 2025, "method": "journal_gap", "cells": cells}]},
-        "C": {"inflation": [{"year": 2024, "method": "copied_answers", "cells": cells}]},   # aggregated only
+        "C": {"inflation": [{"year": 2024, "method": "copied_answers",                     # aggregated only
+                             "cells": [*cells, {"subject_code": "rus", "grade": 5, "n_changed": 0}]}]},
         "D": {"inflation": [{"year": 2025, "method": "easy_hard_inversion", "cells": cells}]},   # no O2 rows
         "H1": {"inflation": []}, "H2": {"inflation": []}, "H3": {"inflation": []}}}
     flags = [
