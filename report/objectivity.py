@@ -20,6 +20,9 @@ from report import objectivity_charts
 from report.objectivity_data import FLAGGED, INSUFFICIENT, SIGN_STATUSES, Objectivity, difficulty_profile, fetch
 
 NO_DATA = "нет данных"
+# Charts take ~0.3–0.5 s each: beyond this many school-years with charts the rest get the evidence tables only
+# (the overall status «признаки необъективности» and the latest years first)
+CHART_SCHOOL_YEARS = 120
 NOT_COMPUTED = "недостаточно данных"
 STATUS_CLASS = {"признаки необъективности": "bad", "отдельные признаки": "warn", "нет признаков": "ok",
                 "недостаточно данных": "none"}
@@ -98,7 +101,7 @@ def cut_table(school: dict[int, int], cuts: dict[int, int]) -> list[dict]:
 
 
 def evidence_view(data: Objectivity, out_dir: Path, sid: str, year: int, subject: str, grade: int,
-                  title_prefix: str) -> dict:
+                  title_prefix: str, draw: bool) -> dict:
     key, cell = (sid, year, subject, grade), (year, subject, grade)
     school = data.histograms.get(key, {})
     region = data.region_histograms.get(cell, {})
@@ -107,22 +110,23 @@ def evidence_view(data: Objectivity, out_dir: Path, sid: str, year: int, subject
     label = subject_label(data.subject_names, subject, grade)
     chart = objectivity_charts.evidence_chart(
         out_dir / "charts" / "objectivity" / f"{sid}-{year}-{subject}-{grade}.svg", f"{title_prefix}: {label}",
-        school, region, cuts, data.histogram_basis.get(key), tasks)
+        school, region, cuts, data.histogram_basis.get(key), tasks) if draw else None
     register, region_register = data.register.get(key), data.region_register.get(cell)
-    return {"label": label, "chart": chart.relative_to(out_dir).as_posix(), "n_hist": sum(school.values()),
+    return {"label": label, "chart": chart.relative_to(out_dir).as_posix() if chart else None,
+            "chart_limit": CHART_SCHOOL_YEARS, "n_hist": sum(school.values()),
             "basis": BASIS.get(data.histogram_basis.get(key), NO_DATA), "cuts": cut_table(school, cuts) if school
             else [], "has_cuts": bool(cuts), "register": register, "region_register": region_register,
             "difficulty": difficulty_profile(tasks), "n_tasks": len(tasks)}
 
 
-def school_year_view(data: Objectivity, out_dir: Path, s: dict) -> dict:
+def school_year_view(data: Objectivity, out_dir: Path, s: dict, draw: bool) -> dict:
     key = (s["school_id"], s["school_year"])
     rows = data.flags.get(key, [])
     signs = [flag_view(r, data.subject_names) for r in rows if r["status"] == FLAGGED]
     from report.build import fmt_year
 
     evidence = [evidence_view(data, out_dir, s["school_id"], s["school_year"], subj, grade,
-                              f"{s['school_name'] or s['school_id']}, {fmt_year(s['school_year'])}")
+                              f"{s['school_name'] or s['school_id']}, {fmt_year(s['school_year'])}", draw)
                 for subj, grade in data.evidence_cells.get(key, [])]
     return {**s, "anchor": f"school-{s['school_id']}-{s['school_year']}", "signs": signs,
             "checks": check_summary(rows), "evidence": evidence,
@@ -177,10 +181,13 @@ def write_pages(conn: psycopg.Connection, out_dir: Path, env: Environment, write
     munis = []
     pages = []
     years = sorted({s["school_year"] for s in data.statuses})
+    priority = sorted(data.shown, key=lambda s: (s["status"] != SIGN_STATUSES[0], s["status"] not in SIGN_STATUSES,
+                                                 -s["school_year"], s["school_id"]))
+    drawn = {(s["school_id"], s["school_year"]) for s in priority[:CHART_SCHOOL_YEARS]}
     for m, slug in slugs.items():
         items = sorted(shown.get(m, []), key=lambda s: ((s["school_name"] or "").casefold(), s["school_id"],
                                                           -s["school_year"]))
-        views = [school_year_view(data, out_dir, s) for s in items]
+        views = [school_year_view(data, out_dir, s, (s["school_id"], s["school_year"]) in drawn) for s in items]
         page = f"objectivity-{slug}.html"
         munis.append({"name": m, "slug": slug, "page": page, "schools": views})
         pages.append(write(page, "objectivity_municipality.html", muni=m, items=views, histogram_source=

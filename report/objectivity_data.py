@@ -20,7 +20,7 @@ SIGN_STATUSES = ("признаки необъективности", "отдел�
 FLAGGED = "признак"
 INSUFFICIENT = ("недостаточно данных", "нет данных")
 # at most this many cells of one school-year get evidence charts (the flagged ones first)
-MAX_EVIDENCE_CELLS = 4
+MAX_EVIDENCE_CELLS = 3
 
 STATUS_COLUMNS = ("school_id", "school_name", "municipality", "school_year", "status", "status_reason",
                   "checks_flagged", "n_checks_flagged", "checks_flagged_previous_year", "checks_insufficient",

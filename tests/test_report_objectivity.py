@@ -157,6 +157,18 @@ def test_municipality_page_shows_the_evidence(site):
     assert "В — высокий 2 75,0 27,5 47,5" in text                    # the КДР row is not read
 
 
+def test_charts_beyond_the_limit_give_tables_only(conn, tmp_path, monkeypatch):
+    from report import objectivity
+
+    conn.execute(MARTS)
+    conn.execute(CONTENT)
+    monkeypatch.setattr(objectivity, "CHART_SCHOOL_YEARS", 0)
+    build_report(conn, tmp_path / "r")
+    text = text_of(page_of(tmp_path / "r", NAZ))
+    assert "График не построен" in text and "«3» 10 1 0 6 12,00" in text
+    assert not list((tmp_path / "r").glob("charts/objectivity/*.svg"))
+
+
 def test_insufficient_school_and_federal_markers_apart(site):
     text = text_of(page_of(site, EVK))
     assert FEDERAL in text and "недостаточно данных" in text and "участников меньше 10" in text
