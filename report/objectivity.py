@@ -9,6 +9,7 @@ listed by name, never ranked (ВПР results are not used to rate schools).
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,11 @@ CHECK_STATUS_ORDER = {"признак": 0, "нет признаков": 1, "не
 SUB_CHECKS = {"main": "", "raised": "«Повысили»", "lowered": "«Понизили»", "gap2": "расхождение на 2 отметки",
               "identical": "одинаковые ответы", "pairs": "общие ошибки в парах", "guttman": "ошибки Гуттмана"}
 BASIS = {"individual": "по работам участников", "aggregated": "по отчётам ФИС ОКО", "none": "данных нет"}
+
+
+def safe(key: str) -> str:
+    """A registry code as a file name or an anchor (codes are letters and digits; anything else is replaced)."""
+    return re.sub(r"[^0-9A-Za-z_-]", "_", str(key))
 
 
 def fmt_value(value, digits: int = 1) -> str:
@@ -108,9 +114,9 @@ def evidence_view(data: Objectivity, out_dir: Path, sid: str, year: int, subject
     cuts = data.cuts.get(cell, {})
     tasks = data.tasks.get(key, [])
     label = subject_label(data.subject_names, subject, grade)
+    path = out_dir / "charts" / "objectivity" / f"{safe(sid)}-{year}-{safe(subject)}-{grade}.svg"
     chart = objectivity_charts.evidence_chart(
-        out_dir / "charts" / "objectivity" / f"{sid}-{year}-{subject}-{grade}.svg", f"{title_prefix}: {label}",
-        school, region, cuts, data.histogram_basis.get(key), tasks) if draw else None
+        path, f"{title_prefix}: {label}", school, region, cuts, data.histogram_basis.get(key), tasks) if draw else None
     register, region_register = data.register.get(key), data.region_register.get(cell)
     return {"label": label, "chart": chart.relative_to(out_dir).as_posix() if chart else None,
             "chart_limit": CHART_SCHOOL_YEARS, "n_hist": sum(school.values()),
@@ -123,12 +129,12 @@ def school_year_view(data: Objectivity, out_dir: Path, s: dict, draw: bool) -> d
     key = (s["school_id"], s["school_year"])
     rows = data.flags.get(key, [])
     signs = [flag_view(r, data.subject_names) for r in rows if r["status"] == FLAGGED]
-    from report.build import fmt_year
+    from report.build import fmt_year  # here, not at the top: report.build imports this module
 
     evidence = [evidence_view(data, out_dir, s["school_id"], s["school_year"], subj, grade,
                               f"{s['school_name'] or s['school_id']}, {fmt_year(s['school_year'])}", draw)
                 for subj, grade in data.evidence_cells.get(key, [])]
-    return {**s, "anchor": f"school-{s['school_id']}-{s['school_year']}", "signs": signs,
+    return {**s, "anchor": f"school-{safe(s['school_id'])}-{s['school_year']}", "signs": signs,
             "checks": check_summary(rows), "evidence": evidence,
             "status_class": STATUS_CLASS.get(s["status"], "none"), "with_signs": s["status"] in SIGN_STATUSES}
 
