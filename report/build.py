@@ -1,8 +1,8 @@
-"""The analysts' validation report: a static offline site built from the qc schema alone.
+"""The analysts' validation report: a static offline site built from the qc schema.
 
-Every number on the pages comes from the tables in quality/schema.sql; nothing is read from raw or the
-marts. Unknown values are never shown as zero: a null is «нет данных», a null municipality is
-«регион / не определён».
+Every number on the pages comes from the tables in quality/schema.sql, except the objectivity section
+(report/objectivity.py), which reads the objectivity marts and the aggregates behind them. Unknown values are
+never shown as zero: a null is «нет данных», a null municipality is «регион / не определён».
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from psycopg.rows import dict_row
 
-from report import charts
+from report import charts, objectivity
 
 HERE = Path(__file__).resolve().parent
 NO_DATA = "нет данных"
@@ -458,7 +458,7 @@ def build_report(conn: psycopg.Connection, out_dir: Path, run_id: int | None = N
     for m in slugs:
         write(f"municipality-{slugs[m]}.html", "municipality.html",
               **municipality_context(out_dir, m, slugs[m], runs, qc, latest_volumes, volume_run, titles))
-    write("objectivity.html", "objectivity.html")
+    objectivity.write_pages(conn, out_dir, env, write, qc.withheld, slugify)
     (out_dir / "municipalities.json").write_text(
         json.dumps({s: (m if m is not None else REGION) for m, s in slugs.items()}, ensure_ascii=False, indent=1),
         encoding="utf-8")
