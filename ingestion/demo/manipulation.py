@@ -101,7 +101,7 @@ def _journal_gap(plant: Plant, test, points, d, m, rng) -> None:
     if plant.params["direction"] == "lowered":
         # register one mark above the ВПР for a share of the pupils who can go up (no +1 at «5»)
         can = mark < 5
-        q = min(0.95, (target - 0.03) / max(can.mean(), 1e-9)) if can.any() else 0.0
+        q = min(0.95, target / max(can.mean(), 1e-9)) if can.any() else 0.0
         r = rng.random(len(m))
         d[m] = np.where(can & (r < q), 1, np.where((mark > 2) & (r > 0.97), -1, 0))
         return
