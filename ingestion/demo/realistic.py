@@ -27,6 +27,9 @@ DEFAULT_SCHOOLS = 400
 # School part of the ability (pupil SD ≈ 1): a split normal, wider below than above, so the low tail is heavier
 # than the top one but continuous. SCALE as in current (between-school SD ≈ 0.35–0.4).
 SCALE, SIGMA_LOW, SIGMA_HIGH, CONTEXT_WEIGHT = 0.35, 1.5, 0.85, 0.3
+# keeps the region where the current profile has it (mean ВПР mark ≈ 3.6, «2» ≈ 12 %): the current region is
+# pulled down by its planted low band, this one is not
+LEVEL_SHIFT = -0.1
 YEAR_NOISE = 0.08  # the school's year-to-year wobble, as in current
 IMPROVING_SHARE, IMPROVING_GAIN = 0.04, (0.15, 0.35)
 RESILIENT_SHARE = 0.03
@@ -81,7 +84,7 @@ def _abilities(rng: np.random.Generator, schools: list[School]) -> None:
     z = (ctx - ctx.mean()) / ctx.std()
     u = split_normal(rng, len(schools))
     for s, zi, ui in zip(schools, z, u, strict=True):
-        s.base_effect = SCALE * (-CONTEXT_WEIGHT * zi + math.sqrt(1 - CONTEXT_WEIGHT**2) * ui)
+        s.base_effect = SCALE * (-CONTEXT_WEIGHT * zi + math.sqrt(1 - CONTEXT_WEIGHT**2) * ui) + LEVEL_SHIFT
         s.base_effect += {"лицей": 0.2, "гимназия": 0.2, "школа с УИОП": 0.1}.get(s.type, 0.0)
 
 
@@ -245,6 +248,7 @@ def realistic_parameters() -> dict:
     """The profile's generating parameters, for truth.json (what "true ability" leaves out: cohort effects)."""
     from .pupils import COHORT_SD
 
-    return {"ability_scale": SCALE, "ability_sigma_low": SIGMA_LOW, "ability_sigma_high": SIGMA_HIGH,
+    return {"ability_scale": SCALE, "level_shift": LEVEL_SHIFT, "ability_sigma_low": SIGMA_LOW,
+            "ability_sigma_high": SIGMA_HIGH,
             "context_weight": CONTEXT_WEIGHT, "year_noise_sd": YEAR_NOISE, "cohort_sd": COHORT_SD,
             "improving_gain": list(IMPROVING_GAIN), "plant_share_per_kind": PLANT_SHARE}
