@@ -655,7 +655,7 @@ def test_realistic_default_size_plants_twenty_school_years_of_each_kind(realisti
             cells = s.inflation_cells[(y, m)]
             assert len({(c["subject_code"], c["grade"]) for c in cells}) == len(cells)
             if m == "copied_answers":
-                assert {c["subject_code"] for c in cells} == {"math"} and all(4 <= c["copiers"] <= 8 for c in cells)
+                assert {c["subject_code"] for c in cells} == {"math"} and all(4 <= c["sharers"] <= 8 for c in cells)
             if m == "jump_then_fall":  # the fall: nothing planted in the next year
                 assert y + 1 not in {yy for yy, _ in s.inflation}
     small = [c["n_participants"] for s in planted for (_, m), cells in s.inflation_cells.items() for c in cells

@@ -12,8 +12,6 @@ import numpy as np
 from .realistic import Plant, plant_of
 from .scales import TestSpec
 
-LEVEL = {"Б": 0, "П": 1, "В": 2}
-
 
 def apply_plants(pupils, sit_year: int, subject: str, grade: int, test: TestSpec, p: np.ndarray, sch: np.ndarray,
                  cls: list, theta: np.ndarray, points: np.ndarray, d: np.ndarray, rng: np.random.Generator) -> dict:
@@ -120,9 +118,10 @@ def _journal_gap(plant: Plant, test, points, d, m, rng) -> None:
 
 
 def _copying(plant: Plant, test, points, m, cls: list, variants: np.ndarray, rng) -> dict:
-    # Copying happens inside a class and one variant (the other variant has other tasks). 4–8 pupils take a
-    # classmate's answers on 4–8 of the harder (П/В) tasks and keep their own work elsewhere, so exact
-    # duplicates of the whole work are rare (0–3), unlike the current profile's 5–10 identical works.
+    # Copying happens inside a class and one variant (the other variant has other tasks). 4–8 pupils share
+    # one classmate's answers (his and 3–7 copies) on 4–8 of the harder (П/В) tasks and keep their own work
+    # elsewhere, so exact duplicates of the whole work are rare (0–3), unlike the current profile's 5–10
+    # identical works.
     groups: dict[tuple, list[int]] = {}
     for j, i in enumerate(m):
         groups.setdefault((cls[i], int(variants[j])), []).append(int(i))
@@ -133,11 +132,11 @@ def _copying(plant: Plant, test, points, m, cls: list, variants: np.ndarray, rng
     top = [group[j] for j in np.argsort(-scores)[: max(1, len(group) // 2)]]
     tpl = top[int(rng.integers(len(top)))]
     others = [i for i in group if i != tpl]
-    k = min(len(others), int(rng.integers(4, 9)))
+    k = min(len(group), int(rng.integers(4, 9))) - 1
     copiers = [others[j] for j in sorted(rng.choice(len(others), k, replace=False))]
     hard = [j for j, t in enumerate(test.tasks) if t.level in ("П", "В")]
     tasks = sorted(int(x) for x in rng.choice(hard, min(len(hard), int(rng.integers(4, 9))), replace=False))
     for i in copiers:
         points[i, tasks] = points[tpl, tasks]
-    return {"class_label": cls[tpl], "variant": int(variants[list(m).index(tpl)]), "copiers": k,
+    return {"class_label": cls[tpl], "variant": int(variants[list(m).index(tpl)]), "sharers": k + 1,
             "copied_tasks": [test.tasks[j].code for j in tasks]}
