@@ -616,6 +616,19 @@ def test_realistic_low_schools_are_the_tail_of_one_continuous_distribution():
     assert gaps["current"] > 0.2 and gaps["realistic"] < 0.05, gaps
 
 
+def test_realistic_profile_is_deterministic_and_keeps_the_current_region_s_schools():
+    from ingestion.demo.region import build_region
+
+    a, b, cur = (build_region(60, 3, p) for p in ("realistic", "realistic", "current"))
+    plans = [[(s.reg_code, p.year, p.method, p.cells, p.params) for s in r.schools for p in s.plants] for r in (a, b)]
+    assert plans[0] == plans[1] and plans[0]
+    assert [s.effect for s in a.schools] == [s.effect for s in b.schools]
+    # the same schools, codes and reorganisations as the current profile; only abilities and roles differ
+    assert [(s.reg_code, s.login, s.type, s.enrolment) for s in a.schools] == \
+        [(s.reg_code, s.login, s.type, s.enrolment) for s in cur.schools]
+    assert [s.effect for s in a.schools] != [s.effect for s in cur.schools]
+
+
 @pytest.fixture(scope="module")
 def realistic_400():
     """The realistic profile's default region, ВПР simulated with and without its plants (same pupils, same
