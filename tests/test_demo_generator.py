@@ -692,6 +692,8 @@ def test_realistic_manipulation_sizes(realistic_400):
             if not plants:
                 continue
             m = a.school == si
+            if plants[0] in ("jump_then_fall", "cut_bunching", "journal_gap"):
+                assert (a.points[m] >= h.points[m]).all()  # the pupil's own work, only marked or answered up
             ok = m & (a.journal > 0)
             if ok.sum() < 10:
                 continue

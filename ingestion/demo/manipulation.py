@@ -14,9 +14,11 @@ from .scales import TestSpec
 
 
 def apply_plants(pupils, sit_year: int, subject: str, grade: int, test: TestSpec, p: np.ndarray, sch: np.ndarray,
-                 cls: list, theta: np.ndarray, points: np.ndarray, d: np.ndarray, rng: np.random.Generator) -> dict:
+                 cls: list, theta: np.ndarray, points: np.ndarray, d: np.ndarray, rng: np.random.Generator,
+                 luck: list) -> dict:
     """Changes `points` (ВПР task points) and `d` (journal − honest mark) in place for every planted school of
-    this cell. Returns {school idx: [(plant, pupils changed, participants, details for truth)]}."""
+    this cell; `luck` holds the honest works' draws, so a shifted ability changes only what it changes.
+    Returns {school idx: [(plant, pupils changed, participants, details for truth)]}."""
     from .pupils import simulate_points  # pupils imports this module
 
     schools = pupils.region.schools
@@ -27,10 +29,11 @@ def apply_plants(pupils, sit_year: int, subject: str, grade: int, test: TestSpec
             m = np.flatnonzero(sch == si)
             before, d_before = points[m].copy(), d[m].copy()
             kind, detail = plant.method, {}
+            own_luck = [u[m] for u in luck]
             if kind == "jump_then_fall":
-                _jump(plant, test, theta, points, m, rng, simulate_points)
+                _jump(plant, test, theta, points, m, own_luck, simulate_points)
             elif kind == "easy_hard_inversion":
-                _inversion(plant, test, theta, points, m, rng, simulate_points)
+                _inversion(plant, test, theta, points, m, own_luck, simulate_points)
             elif kind == "cut_bunching":
                 _bunching(plant, test, points, m, rng)
             elif kind == "journal_gap":
@@ -42,19 +45,19 @@ def apply_plants(pupils, sit_year: int, subject: str, grade: int, test: TestSpec
     return out
 
 
-def _jump(plant: Plant, test, theta, points, m, rng, simulate_points) -> None:
+def _jump(plant: Plant, test, theta, points, m, luck, simulate_points) -> None:
     # Jacob & Levitt's pattern: answers supplied or the test "taught" in one year lift the whole cell, then the
     # next year's cohort (honest) falls back. +0.25–0.45 logit ≈ 0.25–0.45 pupil SD ≈ 1 school-effect SD: a rise
     # a real school could show, not the 2.3 school-effect SD of the current profile.
-    points[m] = simulate_points(test, theta[m] + plant.params["jump_logit"], rng)
+    points[m] = simulate_points(test, theta[m] + plant.params["jump_logit"], None, luck=luck)
 
 
-def _inversion(plant: Plant, test, theta, points, m, rng, simulate_points) -> None:
+def _inversion(plant: Plant, test, theta, points, m, luck, simulate_points) -> None:
     # Answers to the hard (В) tasks given or hinted, easy tasks left to the pupils and marked strictly:
     # ≈ (−0.2, +0.1, +0.5) logits on Б/П/В gives hard − basic ≈ +12–18 p.p. and a basic gap of −3…−5 p.p.
     # (research §2), about half of the current profile's (−0.6, +0.15, +1.1).
     shift = np.tile(np.asarray(plant.params["shift_logit"]), (len(m), 1))
-    points[m] = simulate_points(test, theta[m], rng, shift)
+    points[m] = simulate_points(test, theta[m], None, shift, luck=luck)
 
 
 def _add_to_criteria(row: np.ndarray, test: TestSpec, need: int, rng: np.random.Generator) -> None:
