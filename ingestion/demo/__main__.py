@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from .generator import DEFAULT_SCHOOLS, PROFILES, generate_region
+from .scales import YEARS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,8 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", choices=PROFILES, default="current",
                     help="current — прежний демо-регион (те же файлы при том же seed); realistic — непрерывный хвост "
                          "слабых школ, эффекты поддержки и искажения реалистичного размера")
-    ap.add_argument("--cut-change-year", type=int, default=None, metavar="Y",
-                    help="с этого года границы отметок ВПР повышены для всех школ (+1–2 первичных балла)")
+    ap.add_argument("--cut-change-year", type=int, default=None, metavar="Y", choices=YEARS[1:],
+                    help="с этого года границы отметок ВПР повышены для всех школ (+1–2 первичных балла); "
+                         + ", ".join(map(str, YEARS[1:])))
     ap.add_argument("--clean", action="store_true", help="сначала удалить папки фидов генератора в --out")
     a = ap.parse_args(argv)
     s = generate_region(a.out, a.schools, a.seed, workers=a.workers, clean=a.clean, profile=a.profile,

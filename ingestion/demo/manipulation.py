@@ -12,13 +12,13 @@ import numpy as np
 from .realistic import Plant, plant_of
 from .scales import TestSpec
 
-LEVEL = {"Б": 0, "П": 1, "В": 2}
-
 
 def apply_plants(pupils, sit_year: int, subject: str, grade: int, test: TestSpec, p: np.ndarray, sch: np.ndarray,
-                 cls: list, theta: np.ndarray, points: np.ndarray, d: np.ndarray, rng: np.random.Generator) -> dict:
+                 cls: list, theta: np.ndarray, points: np.ndarray, d: np.ndarray, rng: np.random.Generator,
+                 luck: list) -> dict:
     """Changes `points` (ВПР task points) and `d` (journal − honest mark) in place for every planted school of
-    this cell. Returns {school idx: [(plant, pupils changed, participants, details for truth)]}."""
+    this cell; `luck` holds the honest works' draws, so a shifted ability changes only what it changes.
+    Returns {school idx: [(plant, pupils changed, participants, details for truth)]}."""
     from .pupils import simulate_points  # pupils imports this module
 
     schools = pupils.region.schools
@@ -29,10 +29,11 @@ def apply_plants(pupils, sit_year: int, subject: str, grade: int, test: TestSpec
             m = np.flatnonzero(sch == si)
             before, d_before = points[m].copy(), d[m].copy()
             kind, detail = plant.method, {}
+            own_luck = [u[m] for u in luck]
             if kind == "jump_then_fall":
-                _jump(plant, test, theta, points, m, rng, simulate_points)
+                _jump(plant, test, theta, points, m, own_luck, simulate_points)
             elif kind == "easy_hard_inversion":
-                _inversion(plant, test, theta, points, m, rng, simulate_points)
+                _inversion(plant, test, theta, points, m, own_luck, simulate_points)
             elif kind == "cut_bunching":
                 _bunching(plant, test, points, m, rng)
             elif kind == "journal_gap":
@@ -44,19 +45,19 @@ def apply_plants(pupils, sit_year: int, subject: str, grade: int, test: TestSpec
     return out
 
 
-def _jump(plant: Plant, test, theta, points, m, rng, simulate_points) -> None:
+def _jump(plant: Plant, test, theta, points, m, luck, simulate_points) -> None:
     # Jacob & Levitt's pattern: answers supplied or the test "taught" in one year lift the whole cell, then the
     # next year's cohort (honest) falls back. +0.25–0.45 logit ≈ 0.25–0.45 pupil SD ≈ 1 school-effect SD: a rise
     # a real school could show, not the 2.3 school-effect SD of the current profile.
-    points[m] = simulate_points(test, theta[m] + plant.params["jump_logit"], rng)
+    points[m] = simulate_points(test, theta[m] + plant.params["jump_logit"], None, luck=luck)
 
 
-def _inversion(plant: Plant, test, theta, points, m, rng, simulate_points) -> None:
+def _inversion(plant: Plant, test, theta, points, m, luck, simulate_points) -> None:
     # Answers to the hard (В) tasks given or hinted, easy tasks left to the pupils and marked strictly:
     # ≈ (−0.2, +0.1, +0.5) logits on Б/П/В gives hard − basic ≈ +12–18 p.p. and a basic gap of −3…−5 p.p.
     # (research §2), about half of the current profile's (−0.6, +0.15, +1.1).
     shift = np.tile(np.asarray(plant.params["shift_logit"]), (len(m), 1))
-    points[m] = simulate_points(test, theta[m], rng, shift)
+    points[m] = simulate_points(test, theta[m], None, shift, luck=luck)
 
 
 def _add_to_criteria(row: np.ndarray, test: TestSpec, need: int, rng: np.random.Generator) -> None:
@@ -101,7 +102,7 @@ def _journal_gap(plant: Plant, test, points, d, m, rng) -> None:
     if plant.params["direction"] == "lowered":
         # register one mark above the ВПР for a share of the pupils who can go up (no +1 at «5»)
         can = mark < 5
-        q = min(0.95, (target - 0.03) / max(can.mean(), 1e-9)) if can.any() else 0.0
+        q = min(0.95, target / max(can.mean(), 1e-9)) if can.any() else 0.0
         r = rng.random(len(m))
         d[m] = np.where(can & (r < q), 1, np.where((mark > 2) & (r > 0.97), -1, 0))
         return
@@ -120,9 +121,10 @@ def _journal_gap(plant: Plant, test, points, d, m, rng) -> None:
 
 
 def _copying(plant: Plant, test, points, m, cls: list, variants: np.ndarray, rng) -> dict:
-    # Copying happens inside a class and one variant (the other variant has other tasks). 4–8 pupils take a
-    # classmate's answers on 4–8 of the harder (П/В) tasks and keep their own work elsewhere, so exact
-    # duplicates of the whole work are rare (0–3), unlike the current profile's 5–10 identical works.
+    # Copying happens inside a class and one variant (the other variant has other tasks). 4–8 pupils share
+    # one classmate's answers (his and 3–7 copies) on 4–8 of the harder (П/В) tasks and keep their own work
+    # elsewhere, so exact duplicates of the whole work are rare (0–3), unlike the current profile's 5–10
+    # identical works.
     groups: dict[tuple, list[int]] = {}
     for j, i in enumerate(m):
         groups.setdefault((cls[i], int(variants[j])), []).append(int(i))
@@ -133,11 +135,11 @@ def _copying(plant: Plant, test, points, m, cls: list, variants: np.ndarray, rng
     top = [group[j] for j in np.argsort(-scores)[: max(1, len(group) // 2)]]
     tpl = top[int(rng.integers(len(top)))]
     others = [i for i in group if i != tpl]
-    k = min(len(others), int(rng.integers(4, 9)))
+    k = min(len(group), int(rng.integers(4, 9))) - 1
     copiers = [others[j] for j in sorted(rng.choice(len(others), k, replace=False))]
     hard = [j for j, t in enumerate(test.tasks) if t.level in ("П", "В")]
     tasks = sorted(int(x) for x in rng.choice(hard, min(len(hard), int(rng.integers(4, 9))), replace=False))
     for i in copiers:
         points[i, tasks] = points[tpl, tasks]
-    return {"class_label": cls[tpl], "variant": int(variants[list(m).index(tpl)]), "copiers": k,
+    return {"class_label": cls[tpl], "variant": int(variants[list(m).index(tpl)]), "sharers": k + 1,
             "copied_tasks": [test.tasks[j].code for j in tasks]}

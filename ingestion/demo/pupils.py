@@ -31,8 +31,10 @@ def _sig(x):
 
 
 def simulate_points(test: TestSpec, theta: np.ndarray, rng: np.random.Generator,
-                    shift: np.ndarray | None = None) -> np.ndarray:
-    """Points per pupil × task. `shift` (P × 3) moves ability on Б/П/В tasks separately."""
+                    shift: np.ndarray | None = None, luck: list | None = None, keep: list | None = None) -> np.ndarray:
+    """Points per pupil × task. `shift` (P × 3) moves ability on Б/П/В tasks separately. `keep` collects the
+    uniform draws per task; `luck` reuses them (no draw), so a manipulated work is the same pupil's work with
+    only the manipulation changed — a higher ability can only add points."""
     n = len(theta)
     out = np.zeros((n, len(test.tasks)), np.int16)
     th = theta + test.offset
@@ -41,7 +43,10 @@ def simulate_points(test: TestSpec, theta: np.ndarray, rng: np.random.Generator,
         tt = th if shift is None else th + shift[:, lvl[t.level]]
         b = np.asarray(t.b_steps)
         p = _sig(t.a * (tt[:, None] - b[None, :]))
-        out[:, j] = (rng.random((n, t.max_points)) < p).sum(axis=1)
+        u = rng.random((n, t.max_points)) if luck is None else luck[j]
+        if keep is not None:
+            keep.append(u)
+        out[:, j] = (u < p).sum(axis=1)
     return out
 
 
@@ -173,13 +178,14 @@ def simulate_vpr(pupils: Pupils, year: int, subject: str, grade: int) -> Sitting
     for si in np.unique(sch):
         m = sch == si
         theta[m] = pupils.theta(p[m], schools[si], year, subject)
-    points = simulate_points(test, theta, rng)
+    luck: list = []
+    points = simulate_points(test, theta, rng, keep=luck)
     true_mark = marks_of(base, points.sum(axis=1))
 
     if region.profile == "realistic":
         d = rng.choice([-1, 0, 1], size=len(p), p=[0.08, 0.72, 0.20])
         plant_rng = np.random.default_rng([seed, 12, year, grade, SUBJ[subject]])
-        applied = apply_plants(pupils, year, subject, grade, test, p, sch, cls, theta, points, d, plant_rng)
+        applied = apply_plants(pupils, year, subject, grade, test, p, sch, cls, theta, points, d, plant_rng, luck)
     else:
         before = points.copy()
         d = _current_plants(pupils, year, subject, grade, test, sch, cls, theta, points, rng)

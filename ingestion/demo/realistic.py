@@ -27,6 +27,9 @@ DEFAULT_SCHOOLS = 400
 # School part of the ability (pupil SD ≈ 1): a split normal, wider below than above, so the low tail is heavier
 # than the top one but continuous. SCALE as in current (between-school SD ≈ 0.35–0.4).
 SCALE, SIGMA_LOW, SIGMA_HIGH, CONTEXT_WEIGHT = 0.35, 1.5, 0.85, 0.3
+# keeps the region where the current profile has it (mean ВПР mark ≈ 3.6, «2» ≈ 12 %): the current region is
+# pulled down by its planted low band, this one is not
+LEVEL_SHIFT = -0.1
 YEAR_NOISE = 0.08  # the school's year-to-year wobble, as in current
 IMPROVING_SHARE, IMPROVING_GAIN = 0.04, (0.15, 0.35)
 RESILIENT_SHARE = 0.03
@@ -81,7 +84,7 @@ def _abilities(rng: np.random.Generator, schools: list[School]) -> None:
     z = (ctx - ctx.mean()) / ctx.std()
     u = split_normal(rng, len(schools))
     for s, zi, ui in zip(schools, z, u, strict=True):
-        s.base_effect = SCALE * (-CONTEXT_WEIGHT * zi + math.sqrt(1 - CONTEXT_WEIGHT**2) * ui)
+        s.base_effect = SCALE * (-CONTEXT_WEIGHT * zi + math.sqrt(1 - CONTEXT_WEIGHT**2) * ui) + LEVEL_SHIFT
         s.base_effect += {"лицей": 0.2, "гимназия": 0.2, "школа с УИОП": 0.1}.get(s.type, 0.0)
 
 
@@ -143,29 +146,37 @@ def _years(rng: np.random.Generator, method: str) -> list[int]:
     return years
 
 
-def _cells(rng: np.random.Generator, s: School, method: str) -> tuple[list, dict]:
+def _habit(rng: np.random.Generator) -> dict:
+    """What stays the same across a manipulating school's years: the subject it works on, the register's
+    direction, the cuts it bunches at."""
+    return {"subject": VPR_SUBJECTS[int(rng.integers(2))], "wide": bool(rng.random() < 0.5),
+            "direction": "raised" if rng.random() < 0.5 else "lowered", "cuts": [3, 4] if rng.random() < 0.3 else [3]}
+
+
+def _cells(rng: np.random.Generator, s: School, method: str, habit: dict) -> tuple[list, dict]:
     """The cells and magnitudes of one school-year (the reasoning per kind is in manipulation.py)."""
     cells = vpr_cells(s)
-    pick = lambda k: [cells[i] for i in sorted(rng.choice(len(cells), min(k, len(cells)), replace=False))]  # noqa: E731
-    subject = VPR_SUBJECTS[int(rng.integers(2))]
+
+    def pick(k: int) -> list:
+        return [cells[i] for i in sorted(rng.choice(len(cells), min(k, len(cells)), replace=False))]
+
+    subject_cells = [c for c in cells if c[0] == habit["subject"]]
     if method == "copied_answers":
         maths = [c for c in cells if c[0] == "Математика"]
         k = 1 if rng.random() < 0.7 else 2
         chosen = [maths[i] for i in sorted(rng.choice(len(maths), min(k, len(maths)), replace=False))]
         return chosen, {}  # who copies which tasks is drawn in the class (manipulation.py), kept in the cells
     if method == "cut_bunching":
-        chosen = [c for c in cells if c[0] == subject] if rng.random() < 0.5 else pick(int(rng.integers(2, 5)))
-        cuts = [3, 4] if rng.random() < 0.3 else [3]
-        return chosen, {"share_moved": round(float(rng.uniform(0.2, 0.4)), 3), "cuts": cuts}
+        chosen = subject_cells if habit["wide"] else pick(int(rng.integers(2, 5)))
+        return chosen, {"share_moved": round(float(rng.uniform(0.2, 0.4)), 3), "cuts": habit["cuts"]}
     if method == "journal_gap":
-        direction = "raised" if rng.random() < 0.5 else "lowered"
+        direction = habit["direction"]
         target = rng.uniform(0.2, 0.3) if direction == "raised" else rng.uniform(0.3, 0.45)
         return pick(int(rng.integers(3, 7))), {"direction": direction, "target_share": round(float(target), 3)}
     if method == "easy_hard_inversion":
         shift = [rng.uniform(-0.3, -0.1), rng.uniform(0.05, 0.15), rng.uniform(0.4, 0.6)]
         return pick(int(rng.integers(2, 5))), {"shift_logit": [round(float(x), 3) for x in shift]}
-    both = rng.random() < 0.5
-    chosen = cells if both else [c for c in cells if c[0] == subject]
+    chosen = cells if habit["wide"] else subject_cells
     return chosen, {"jump_logit": round(float(rng.uniform(0.25, 0.45)), 3)}
 
 
@@ -195,10 +206,11 @@ def _plan_manipulation(rng: np.random.Generator, schools: list[School]) -> None:
                 if s.idx in used or not _eligible(s, method, files):
                     continue
                 used.add(s.idx)
+                habit = _habit(rng)
                 for y in _years(rng, method):
                     if not s.active(y) or (s.merged_into is not None and y >= MERGE_YEAR):
                         continue
-                    cells, params = _cells(rng, s, method)
+                    cells, params = _cells(rng, s, method, habit)
                     s.plants.append(Plant(y, method, cells, params))
                     s.inflation.append((y, method))
                     got += 1
@@ -236,6 +248,7 @@ def realistic_parameters() -> dict:
     """The profile's generating parameters, for truth.json (what "true ability" leaves out: cohort effects)."""
     from .pupils import COHORT_SD
 
-    return {"ability_scale": SCALE, "ability_sigma_low": SIGMA_LOW, "ability_sigma_high": SIGMA_HIGH,
+    return {"ability_scale": SCALE, "level_shift": LEVEL_SHIFT, "ability_sigma_low": SIGMA_LOW,
+            "ability_sigma_high": SIGMA_HIGH,
             "context_weight": CONTEXT_WEIGHT, "year_noise_sd": YEAR_NOISE, "cohort_sd": COHORT_SD,
             "improving_gain": list(IMPROVING_GAIN), "plant_share_per_kind": PLANT_SHARE}
