@@ -5,9 +5,10 @@
 -- the pupils' variance on the z scale over n, both years). SCORE = rank(gain)² + (1 − rank(next gain))², ranked
 -- among the region's school-years of the same year; the rule is SCORE in the top top_share. Without a next year:
 -- the gain's rank in the top single_year_top with single_year_min_n participants. A top-share rule flags that
--- share of honest schools by construction, so the jump and the fall must each be significant: one-sided z test of
--- the pooled gain against its sampling variance plus the region's year-to-year variance of schools (τ²); the
--- p-value is the larger of the two, an intersection–union test.
+-- share of honest schools by construction, so the year must also stand out significantly from its two neighbours:
+-- one-sided z test of the pooled spike 2 z(t) − z(t − 1) − z(t + 1) (one test of «up, then down», more powerful
+-- than requiring the gain and the fall separately) against its sampling variance plus the region's year-to-year
+-- variance of schools' spikes (τ², robust); without a next year, the same test of the gain.
 with params as (
     {{ objectivity_parameters('O5', [
         'min_n', 'alpha_family', 'top_share', 'single_year_top', 'single_year_min_n'
@@ -41,7 +42,12 @@ gains as (
         + previous_year.z_variance / previous_year.n_participants as gain_variance,
         this_year.z - next_year.z as fall,
         this_year.z_variance / this_year.n_participants
-        + next_year.z_variance / next_year.n_participants as fall_variance
+        + next_year.z_variance / next_year.n_participants as fall_variance,
+        -- the spike of year t over its two neighbours: 2 z(t) − z(t − 1) − z(t + 1)
+        2 * this_year.z - previous_year.z - next_year.z as spike,
+        4 * this_year.z_variance / this_year.n_participants
+        + previous_year.z_variance / previous_year.n_participants
+        + next_year.z_variance / next_year.n_participants as spike_variance
     from z as this_year
     inner join z as previous_year
         on
@@ -69,7 +75,10 @@ pooled as (
         1 / sqrt(sum(1 / gain_variance)) as gain_se,
         sum(fall / fall_variance) filter (where fall_variance > 0)
         / sum(1 / fall_variance) filter (where fall_variance > 0) as fall,
-        1 / sqrt(sum(1 / fall_variance) filter (where fall_variance > 0)) as fall_se
+        1 / sqrt(sum(1 / fall_variance) filter (where fall_variance > 0)) as fall_se,
+        sum(spike / spike_variance) filter (where spike_variance > 0)
+        / sum(1 / spike_variance) filter (where spike_variance > 0) as spike,
+        1 / sqrt(sum(1 / spike_variance) filter (where spike_variance > 0)) as spike_se
     from gains
     group by school_id, school_year
 ),
@@ -80,7 +89,9 @@ centres as (
         percentile_cont(0.5) within group (order by gain) as gain_median,
         percentile_cont(0.5) within group (order by fall) as fall_median,
         percentile_cont(0.5) within group (order by gain_se ^ 2) as gain_se2_median,
-        percentile_cont(0.5) within group (order by fall_se ^ 2) as fall_se2_median
+        percentile_cont(0.5) within group (order by fall_se ^ 2) as fall_se2_median,
+        percentile_cont(0.5) within group (order by spike) as spike_median,
+        percentile_cont(0.5) within group (order by spike_se ^ 2) as spike_se2_median
     from pooled
     group by school_year
 ),
@@ -96,7 +107,10 @@ spreads as (
         )) ^ 2 - max(centres.gain_se2_median)) as gain_tau2,
         greatest(0, (1.4826 * percentile_cont(0.5) within group (
             order by abs(pooled.fall - centres.fall_median)
-        )) ^ 2 - max(centres.fall_se2_median)) as fall_tau2
+        )) ^ 2 - max(centres.fall_se2_median)) as fall_tau2,
+        greatest(0, (1.4826 * percentile_cont(0.5) within group (
+            order by abs(pooled.spike - centres.spike_median)
+        )) ^ 2 - max(centres.spike_se2_median)) as spike_tau2
     from pooled
     inner join centres on pooled.school_year = centres.school_year
     group by pooled.school_year
@@ -107,6 +121,7 @@ ranked as (
         pooled.*,
         spreads.gain_tau2,
         spreads.fall_tau2,
+        spreads.spike_tau2,
         percent_rank() over (partition by pooled.school_year order by pooled.gain) as gain_rank,
         -- next year's gain is −fall, ranked among the school-years that have one
         case
@@ -128,7 +143,8 @@ scored as (
                 )
         end as score_rank,
         stats.normal_sf(gain / sqrt(gain_se ^ 2 + gain_tau2)) as p_gain,
-        stats.normal_sf(fall / sqrt(fall_se ^ 2 + coalesce(fall_tau2, 0))) as p_fall
+        stats.normal_sf(fall / sqrt(fall_se ^ 2 + coalesce(fall_tau2, 0))) as p_fall,
+        stats.normal_sf(spike / sqrt(spike_se ^ 2 + coalesce(spike_tau2, 0))) as p_spike
     from ranked
 ),
 
@@ -150,6 +166,8 @@ framed as (
         scored.score_rank,
         scored.p_gain,
         scored.p_fall,
+        scored.spike,
+        scored.p_spike,
         scored.fall is not null as has_next_year,
         case
             when scored.gain is null
@@ -181,7 +199,7 @@ check_rows as (
         0::double precision as region_value,
         case
             when cell_reason is null then
-                case when has_next_year then greatest(p_gain, p_fall) else p_gain end
+                case when has_next_year then p_spike else p_gain end
         end as p_value,
         case when has_next_year then score_rank else gain_rank end as percentile,
         rule_version,
@@ -198,7 +216,10 @@ check_rows as (
                             || 'выше, чем у ' || {{ ru_num('100 * score_rank', 0) }} || ' % школ (порог '
                             || {{ ru_num('100 * (1 - top_share)', 0) }}
                             || ' %); '
-                            || {{ ru_p('greatest(p_gain, p_fall)') }}
+                            || 'всплеск над соседними годами '
+                            || {{ ru_num('spike / 2', 2) }}
+                            || ' ст. откл., '
+                            || {{ ru_p('p_spike') }}
                     else
                         'следующего года нет: порог ранга роста ' || {{ ru_num('100 * (1 - single_year_top)', 0) }}
                         || ' % при ' || single_year_min_n || ' участниках и больше; ' || {{ ru_p('p_gain') }}
