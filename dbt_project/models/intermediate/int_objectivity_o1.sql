@@ -90,26 +90,46 @@ vpr_cells as (
     where results.procedure_code = 'vpr'
 ),
 
+latest_oge as (
+    -- per ВПР cell the school's ОГЭ in the subject: the same year, else the latest year within the look-back
+    -- (an equi-join on school and subject, then the latest year: no per-row subquery)
+    select distinct on (vpr_cells.school_id, vpr_cells.school_year, vpr_cells.subject_code)
+        vpr_cells.school_id,
+        vpr_cells.school_year,
+        vpr_cells.subject_code,
+        oge_gaps.school_year as oge_year,
+        oge_gaps.share_quality as oge_share,
+        oge_gaps.region_quality as oge_region_share
+    from (
+        select distinct
+            school_id,
+            school_year,
+            subject_code,
+            gia_lookback_years
+        from vpr_cells
+    ) as vpr_cells
+    inner join oge_gaps
+        on
+            vpr_cells.school_id = oge_gaps.school_id
+            and vpr_cells.subject_code = oge_gaps.subject_code
+            and oge_gaps.school_year between vpr_cells.school_year - vpr_cells.gia_lookback_years
+            and vpr_cells.school_year
+    where oge_gaps.region_quality is not null
+    order by vpr_cells.school_id asc, vpr_cells.school_year asc, vpr_cells.subject_code asc, oge_gaps.school_year desc
+),
+
 with_oge as (
     select
         vpr_cells.*,
-        oge.school_year as oge_year,
-        oge.share_quality as oge_share,
-        oge.region_quality as oge_region_share
+        latest_oge.oge_year,
+        latest_oge.oge_share,
+        latest_oge.oge_region_share
     from vpr_cells
-    left join lateral (
-        -- the same year, else the latest year within the look-back
-        select oge_gaps.*
-        from oge_gaps
-        where
-            oge_gaps.school_id = vpr_cells.school_id
-            and oge_gaps.subject_code = vpr_cells.subject_code
-            and oge_gaps.school_year between vpr_cells.school_year - vpr_cells.gia_lookback_years
-            and vpr_cells.school_year
-            and oge_gaps.region_quality is not null
-        order by oge_gaps.school_year desc
-        limit 1
-    ) as oge on true
+    left join latest_oge
+        on
+            vpr_cells.school_id = latest_oge.school_id
+            and vpr_cells.school_year = latest_oge.school_year
+            and vpr_cells.subject_code = latest_oge.subject_code
 ),
 
 framed as (

@@ -24,7 +24,8 @@ vpr as (
     group by school_id, school_year, grade
 ),
 
-performance as (
+performance as materialized (
+    -- materialized: the staging view's row estimate is far too low for a good join plan
     -- the year's row, else the latest term of the year; one row per school × year × grade
     select distinct on (school_id, school_year, grade)
         school_id,
@@ -40,7 +41,7 @@ performance as (
         case period_code when 'year' then 1 when 'q4' then 2 else 3 end asc
 ),
 
-joined as (
+joined as materialized (
     select
         vpr.*,
         params.min_n,

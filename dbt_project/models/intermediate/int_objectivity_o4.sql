@@ -184,6 +184,7 @@ framed as (
         params.raised_percentile,
         params.lowered_share,
         params.gap2_share,
+        params.lowered_percentile,
         params.rule_version,
         region.raised_cut,
         region.lowered_cut,
@@ -352,12 +353,168 @@ gap2 as (
     from gap2_framed
 ),
 
+school_totals as (
+    -- the school-year over all its computable cells: a register or a marking habit spans several cells, and a small
+    -- school shows it only when its cells are taken together (the expected count is the sum of the cells')
+    select
+        school_id,
+        school_year,
+        bool_and(data_basis = 'individual') as all_individual,
+        count(*) as n_cells,
+        sum(n_total) as n_total,
+        sum(n_raised) as n_raised,
+        sum(n_lowered) as n_lowered,
+        sum(n_total * region_raised) / sum(n_total) as region_raised,
+        sum(n_total * region_lowered) / sum(n_total) as region_lowered,
+        max(alpha_family) as alpha_family,
+        max(raised_percentile) as raised_percentile,
+        max(lowered_percentile) as lowered_percentile,
+        max(lowered_share) as lowered_share,
+        max(rule_version) as rule_version
+    from framed
+    where cell_reason is null
+    group by school_id, school_year
+),
+
+school_cuts as (
+    select
+        school_year,
+        percentile_cont(raised_percentile) within group (order by n_raised::double precision / n_total) as raised_cut,
+        percentile_cont(lowered_percentile) within group (order by n_lowered::double precision / n_total)
+            as lowered_cut
+    from school_totals
+    group by school_year, raised_percentile, lowered_percentile
+),
+
+school_ranked as (
+    select
+        school_totals.*,
+        school_cuts.raised_cut,
+        school_cuts.lowered_cut,
+        cume_dist() over (
+            partition by school_totals.school_year
+            order by school_totals.n_raised::double precision / school_totals.n_total
+        ) as raised_rank,
+        cume_dist() over (
+            partition by school_totals.school_year
+            order by school_totals.n_lowered::double precision / school_totals.n_total
+        ) as lowered_rank
+    from school_totals
+    inner join school_cuts on school_totals.school_year = school_cuts.school_year
+),
+
+school_years as (
+    -- every school-year with ВПР cells; those without a computable cell say why
+    select distinct
+        counts.school_id,
+        counts.school_year
+    from counts
+),
+
+pooled_framed as (
+    select
+        school_years.school_id,
+        school_years.school_year,
+        school_ranked.all_individual,
+        school_ranked.n_cells,
+        school_ranked.n_total,
+        school_ranked.n_raised,
+        school_ranked.n_lowered,
+        school_ranked.region_raised,
+        school_ranked.region_lowered,
+        school_ranked.raised_cut,
+        school_ranked.lowered_cut,
+        school_ranked.raised_rank,
+        school_ranked.lowered_rank,
+        school_ranked.lowered_share,
+        coalesce(school_ranked.alpha_family, params.alpha_family) as alpha_family,
+        coalesce(school_ranked.rule_version, params.rule_version) as rule_version,
+        case
+            when school_ranked.school_id is null
+                then 'нет ни одной ячейки с ' || params.min_n || ' участниками с отметкой по журналу и больше'
+        end as cell_reason
+    from school_years
+    inner join params on school_years.school_year = params.school_year
+    left join school_ranked
+        on school_years.school_id = school_ranked.school_id and school_years.school_year = school_ranked.school_year
+),
+
+pooled_rows as (
+    select
+        pooled_framed.school_id,
+        pooled_framed.school_year,
+        'vpr' as procedure_code,
+        'all' as subject_code,
+        0 as grade,
+        'O4' as check_code,
+        direction.sub_check,
+        case
+            when pooled_framed.cell_reason is not null then 'none'
+            when pooled_framed.all_individual then 'individual'
+            else 'aggregated'
+        end as data_basis,
+        pooled_framed.n_total as n_participants,
+        100.0 * direction.k / nullif(pooled_framed.n_total, 0) as effect,
+        direction.unit as effect_unit,
+        100 * direction.cut as threshold,
+        direction.comparison,
+        100 * direction.expected as region_value,
+        case
+            when
+                pooled_framed.cell_reason is null
+                then stats.binom_sf(direction.k, pooled_framed.n_total, direction.expected)
+        end as p_value,
+        direction.share_rank as percentile,
+        pooled_framed.rule_version,
+        case
+            when pooled_framed.cell_reason is null then
+                direction.group_label
+                || ' по всем '
+                || pooled_framed.n_cells
+                || ' ячейкам школы: '
+                || {{ ru_num('100.0 * direction.k / n_total') }}
+                || ' % ('
+                || direction.k
+                || ' из '
+                || pooled_framed.n_total
+                || ') при '
+                || {{ ru_num('100 * direction.expected') }}
+                || ' % ожидаемых по региону при тех же отметках ВПР; порог по школам региона '
+                || {{ ru_num('100 * direction.cut') }} || ' %; '
+                || {{ ru_p('stats.binom_sf(direction.k, pooled_framed.n_total, direction.expected)') }}
+        end as explanation,
+        pooled_framed.cell_reason as insufficient_reason,
+        'недостаточно данных' as insufficient_status,
+        case
+            when
+                direction.comparison = '>'
+                then direction.k::double precision / nullif(pooled_framed.n_total, 0) > direction.cut
+            else direction.k::double precision / nullif(pooled_framed.n_total, 0) >= direction.cut
+        end as rule_fires,
+        pooled_framed.alpha_family as alpha
+    from pooled_framed
+    cross join lateral (
+        values
+        (
+            'raised_all', pooled_framed.n_raised, pooled_framed.region_raised, pooled_framed.raised_cut,
+            pooled_framed.raised_rank, '>', '% «Повысили»', 'Повысили'
+        ),
+        (
+            'lowered_all', pooled_framed.n_lowered, pooled_framed.region_lowered,
+            least(pooled_framed.lowered_share, pooled_framed.lowered_cut), pooled_framed.lowered_rank, '≥',
+            '% «Понизили»', 'Понизили'
+        )
+    ) as direction (sub_check, k, expected, cut, share_rank, comparison, unit, group_label)
+),
+
 check_rows as (
     select * from raised
     union all
     select * from lowered
     union all
     select * from gap2
+    union all
+    select * from pooled_rows
 )
 
 {{ objectivity_finalize('check_rows') }}
