@@ -2,6 +2,7 @@
 
     PYTHONPATH=bench python bench/eval_objectivity_pupils.py --landing DIR [--profile current] [--json]
     PYTHONPATH=bench python bench/eval_objectivity_pupils.py --profile realistic [--schools 160 --seed 42]
+    python bench/eval_objectivity_pupils.py --url URL --landing DIR    # an already built warehouse, DIR's truth
 
 A school-year is flagged by a check when any of its rows has status «признак». Recall per kind: planted
 school-years of the kind flagged by its check (copied_answers O8, cut_bunching O3, easy_hard_inversion O2);

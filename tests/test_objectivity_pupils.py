@@ -19,7 +19,7 @@ from warehouse.dbt import DBT_DIR
 MODELS = DBT_DIR / "models" / "intermediate"
 PARAMETERS = {
     "O2": {"min_n": 10, "alpha_family": 0.01, "hard_minus_basic_pp": 15, "basic_gap_max_pp": 0,
-           "min_tasks_per_level": 2},
+           "min_tasks_per_level": 2, "slope_reference_min_cells": 20},
     "O3": {"min_n": 15, "alpha_family": 0.01, "peak_ratio": 2, "window_below": 2, "peer_deciles": 1},
     "O8": {"min_n": 15, "alpha_family": 0.01, "identical_min": 3, "min_lost_points": 3, "score_bands": 1,
            "guttman_percentile": 0.95, "max_group": 40},
@@ -160,6 +160,31 @@ def test_o2_without_difficulty_falls_back_to_region_terciles_and_says_insufficie
         assert out[("S3", sub)]["status"] == "недостаточно данных"
         assert out[("S3", sub)]["data_basis"] == "none"
         assert out[("S3", sub)]["p_value"] is None and out[("S3", sub)]["p_adjusted"] is None
+
+
+def test_o2_slope_is_judged_against_the_median_slope_of_the_test(db):
+    rng = np.random.default_rng(4)
+    region = np.linspace(92, 25, 10)
+    cells, rows, slopes = [], [], {}
+    for i in range(25):
+        school = np.clip(region + rng.normal(0, 4, 10) - 0.1 * (region - 60), 1, 99).round(2)
+        cells.append((f"R{i}", 2025, "vpr", "math", 5, "individual", 40, True))
+        rows += [("vpr", f"R{i}", 2025, "math", 5, str(j + 1), "задание", "Б" if j < 4 else "В", 1, "individual", 40,
+                  s, r, 5000, "aggregated") for j, (s, r) in enumerate(zip(school, region, strict=True))]
+        slopes[f"R{i}"] = (-logit(region), logit(school) - logit(region))
+    table(db, "int_school_results", SCHOOL_RESULTS, cells)
+    table(db, "int_task_results", TASK_RESULTS, rows)
+    out = {r["school_id"]: r for r in run(db, "int_objectivity_o2") if r["sub_check"] == "slope"}
+    fits = {s: stats.linregress(x, y) for s, (x, y) in slopes.items()}
+    b = np.array([f.slope for f in fits.values()])
+    reference = np.median(b)
+    se2 = np.median([f.stderr ** 2 for f in fits.values()])
+    tau2 = max(0.0, (1.4826 * np.median(np.abs(b - reference))) ** 2 - se2)
+    for school in ("R0", "R7"):
+        fit = fits[school]
+        assert out[school]["threshold"] == pytest.approx(reference, rel=1e-9)
+        t = (fit.slope - reference) / np.sqrt(fit.stderr ** 2 + tau2)
+        assert out[school]["p_value"] == pytest.approx(stats.t.sf(t, 8), rel=1e-7)
 
 
 # O3 ------------------------------------------------------------------------------------------------------------

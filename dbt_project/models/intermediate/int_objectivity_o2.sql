@@ -9,14 +9,17 @@
 --     В) minus its gap on basic tasks (Б) ≥ hard_minus_basic_pp with the basic gap below basic_gap_max_pp; it is a
 --     sign only when the slope test below confirms it (the p.p. rule alone fires by chance in small cells);
 --   'slope' — a weighted regression over the cell's tasks of the logit gap logit(s) − logit(r) on the task's
---     difficulty −logit(r): a uniform shift of ability moves every logit gap alike, so a positive slope means
---     hard tasks are solved «too well» for the school's level. One-sided t-test, df = tasks − 2; Holm over the
---     school-year's cells at alpha_family.
+--     difficulty −logit(r): a uniform shift of ability moves every logit gap alike, so a slope above that of a
+--     typical school (the median slope of the region's cells of the same test, with at least
+--     slope_reference_min_cells cells; else 0) means hard tasks are solved «too well» for the school's level.
+--     (slope − reference) / √(se² + τ²), τ² the honest between-school variance of slopes (robust, from the MAD);
+--     one-sided, t with df = tasks − 2 (τ² = 0 without a reference); Holm over the school-year's cells at
+--     alpha_family.
 -- A task without a stated difficulty takes the tercile of its region completion within the test (top third Б,
 -- bottom third В). Completion shares are clipped to [0.5 %, 99.5 %] before the logit.
 with params as (
     {{ objectivity_parameters('O2', ['min_n', 'alpha_family', 'hard_minus_basic_pp', 'basic_gap_max_pp',
-        'min_tasks_per_level']) }}
+        'min_tasks_per_level', 'slope_reference_min_cells']) }}
 ),
 
 cells as (
@@ -170,12 +173,66 @@ measured as (
     inner join params on levels.school_year = params.school_year
 ),
 
+slope_reference as (
+    -- the slope of a typical school of the same test: a school's pupils vary less than the region's, which
+    -- tilts every school's logit gap slightly against hard tasks; the school is judged against that
+    select
+        measured.school_year,
+        measured.subject_code,
+        measured.grade,
+        count(*) >= max(params.slope_reference_min_cells) as has_reference,
+        percentile_cont(0.5) within group (order by measured.slope) as slope_median,
+        percentile_cont(0.5) within group (order by measured.sigma2 / nullif(measured.sxx, 0)) as se2_median
+    from measured
+    inner join params on measured.school_year = params.school_year
+    where measured.slope is not null and measured.n_tasks > 2
+    group by measured.school_year, measured.subject_code, measured.grade
+),
+
+slope_spread as (
+    -- honest schools' slopes differ beyond their sampling error (what a school teaches, its pupils' spread):
+    -- τ² = (1.4826 · MAD of the slopes)² − the median sampling variance, a robust random-effects variance
+    select
+        slope_reference.school_year,
+        slope_reference.subject_code,
+        slope_reference.grade,
+        case when slope_reference.has_reference then slope_reference.slope_median else 0 end as slope_ref,
+        case
+            when slope_reference.has_reference
+                then greatest(
+                    power(1.4826 * percentile_cont(0.5) within group (
+                        order by abs(measured.slope - slope_reference.slope_median)
+                    ), 2) - max(slope_reference.se2_median),
+                    0
+                )
+            else 0
+        end as tau2
+    from slope_reference
+    inner join measured
+        on
+            slope_reference.school_year = measured.school_year
+            and slope_reference.subject_code = measured.subject_code
+            and slope_reference.grade = measured.grade
+    where measured.slope is not null and measured.n_tasks > 2
+    group by
+        slope_reference.school_year, slope_reference.subject_code, slope_reference.grade,
+        slope_reference.has_reference, slope_reference.slope_median
+),
+
 tested as (
     select
-        *,
-        slope / nullif(sqrt(sigma2 / nullif(sxx, 0)), 0) as t_stat,
-        n_tasks - 2 as df
+        measured.*,
+        coalesce(slope_spread.slope_ref, 0) as slope_ref,
+        coalesce(slope_spread.tau2, 0) as tau2,
+        (measured.slope - coalesce(slope_spread.slope_ref, 0))
+        / nullif(sqrt(measured.sigma2 / nullif(measured.sxx, 0) + coalesce(slope_spread.tau2, 0)), 0) as t_stat,
+        measured.n_tasks - 2 as df
     from measured
+    left join slope_spread
+        on
+            measured.school_year = slope_spread.school_year
+            and measured.subject_code = slope_spread.subject_code
+            and measured.grade = slope_spread.grade
 ),
 
 with_p as (
@@ -183,7 +240,7 @@ with_p as (
         *,
         case
             when df < 1 or slope is null then null
-            when sigma2 = 0 then case when slope > 0 then 0.0 else 1.0 end
+            when sigma2 = 0 and tau2 = 0 then case when slope > slope_ref then 0.0 else 1.0 end
             -- P(T_df > t) = I_{df/(df+t²)}(df/2, 1/2) / 2 for t >= 0
             when t_stat >= 0 then 0.5 * stats.betainc(df / 2.0, 0.5, df / (df + t_stat * t_stat))
             else 1 - 0.5 * stats.betainc(df / 2.0, 0.5, df / (df + t_stat * t_stat))
@@ -215,6 +272,7 @@ framed as (
         with_p.hard_gap,
         with_p.hard_gap - with_p.basic_gap as hard_minus_basic,
         with_p.slope,
+        with_p.slope_ref,
         with_p.df,
         case
             when with_p.school_id is null then 'нет результатов по заданиям для ячейки'
@@ -317,9 +375,9 @@ select
         when sub_check = 'official' then 'п.п. (отставание от региона по базовым минус по трудным заданиям)'
         else 'наклон логит-разницы с регионом по трудности задания'
     end::text as effect_unit,
-    case when sub_check = 'official' then hard_minus_basic_pp else 0 end::double precision as threshold,
+    case when sub_check = 'official' then hard_minus_basic_pp else slope_ref end::double precision as threshold,
     case when sub_check = 'official' then '≥' else '>' end::text as comparison,
-    0::double precision as region_value,
+    case when sub_check = 'official' then 0 else slope_ref end::double precision as region_value,
     case when insufficient_reason is null then p_slope end::double precision as p_value,
     case when insufficient_reason is null then p_adjusted end::double precision as p_adjusted,
     case when insufficient_reason is null then slope_percentile end::double precision as percentile,
@@ -336,7 +394,8 @@ select
                 || case when any_imputed then '; уровень части заданий оценён по выполнению в регионе' else '' end
         else
             'Наклон логит-разницы с регионом по трудности ' || round(slope::numeric, 3) || ' по ' || n_tasks
-            || ' заданиям (df = ' || df || '), односторонний p = ' || round(p_slope::numeric, 4)
+            || ' заданиям (df = ' || df || ') при обычном для школ той же работы ' || round(slope_ref::numeric, 3)
+            || ', односторонний p = ' || round(p_slope::numeric, 4)
             || ', с поправкой Холма ' || round(p_adjusted::numeric, 4) || ' (уровень ' || alpha_family || ')'
     end::text as explanation,
     insufficient_reason::text as insufficient_reason

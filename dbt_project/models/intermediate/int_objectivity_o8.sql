@@ -278,7 +278,7 @@ band_pair_expectations as (
     group by p1.school_year, p1.subject_code, p1.grade, p1.band, p2.band
 ),
 
-pairs as (
+pairs as materialized (
     select
         v1.school_id,
         v1.school_year,
@@ -312,9 +312,15 @@ pairs as (
 ),
 
 pair_tests as (
+    -- a pair that shares no more than E + 2√E lost tasks cannot be the cell's strongest evidence after
+    -- Bonferroni; its tail is taken as 1 (conservative) instead of being computed
     select
         *,
-        stats.poisson_sf(shared_lost, expected) as p_pair
+        case
+            when shared_lost >= 2 and shared_lost > expected + 2 * sqrt(expected)
+                then stats.poisson_sf(shared_lost, expected)
+            else 1
+        end as p_pair
     from pairs
 ),
 
@@ -357,7 +363,19 @@ task_order as (
     from probs
 ),
 
-pupil_tasks as (
+test_ranks as (
+    -- each test's easy ranks in the vectors' task order
+    select
+        school_year,
+        subject_code,
+        grade,
+        array_agg(easy_rank order by task_index) as ranks
+    from task_order
+    group by school_year, subject_code, grade
+),
+
+guttman_works as (
+    -- G = Σ over solved tasks of (easy rank − 1) − r(r − 1)/2: the unsolved easier tasks before each solved one
     select
         vectors.load_id,
         vectors.source_row,
@@ -365,43 +383,22 @@ pupil_tasks as (
         vectors.school_year,
         vectors.subject_code,
         vectors.grade,
-        task_order.easy_rank,
-        (task_row.points >= task_row.max_points)::integer as solved
+        counts.r,
+        counts.j,
+        (counts.rank_sum - counts.r * (counts.r - 1) / 2.0) / nullif(counts.r * (counts.j - counts.r), 0) as g_star
     from vectors
-    cross join
-        lateral unnest(vectors.points, vectors.max_points) with ordinality as task_row (points, max_points, task_index)
-    inner join task_order
+    inner join test_ranks
         on
-            vectors.school_year = task_order.school_year
-            and vectors.subject_code = task_order.subject_code
-            and vectors.grade = task_order.grade
-            and task_row.task_index = task_order.task_index
-),
-
-guttman_steps as (
-    select
-        *,
-        -- unsolved easier tasks before this one
-        count(*) filter (where solved = 0) over (
-            partition by load_id, source_row order by easy_rank rows between unbounded preceding and 1 preceding
-        ) as unsolved_before
-    from pupil_tasks
-),
-
-guttman_works as (
-    select
-        load_id,
-        source_row,
-        min(school_id) as school_id,
-        min(school_year) as school_year,
-        min(subject_code) as subject_code,
-        min(grade) as grade,
-        sum(solved) as r,
-        count(*) as j,
-        sum(solved * unsolved_before)::double precision
-        / nullif(sum(solved) * (count(*) - sum(solved)), 0) as g_star
-    from guttman_steps
-    group by load_id, source_row
+            vectors.school_year = test_ranks.school_year
+            and vectors.subject_code = test_ranks.subject_code
+            and vectors.grade = test_ranks.grade
+    cross join lateral (
+        select
+            sum((task_row.points >= task_row.max_points)::integer) as r,
+            count(*) as j,
+            sum(case when task_row.points >= task_row.max_points then task_row.easy_rank - 1 else 0 end) as rank_sum
+        from unnest(vectors.points, vectors.max_points, test_ranks.ranks) as task_row (points, max_points, easy_rank)
+    ) as counts
 ),
 
 guttman_cutoffs as (
