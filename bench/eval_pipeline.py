@@ -1,7 +1,7 @@
 """A demo region loaded and built in its own database, for the evaluation scripts.
 
     from eval_pipeline import prepare        # bench/ scripts run as `python bench/<script>.py`
-    url, truth = prepare("realistic", schools=400, seed=42)               # generate, load, dbt build
+    url, truth = prepare("realistic", seed=42)                # generate (400 schools), load, dbt build
     url, truth = prepare("current", landing=Path("data/landing"))         # take an existing landing folder
 
 Each (profile, schools, seed, cut-change year) or landing folder gets a database named after it
@@ -31,6 +31,7 @@ from warehouse.dbt import run_dbt  # noqa: E402
 
 EVAL_DIR = ROOT / ".local" / "eval"
 PROFILES = ("current", "realistic")
+DEFAULT_SCHOOLS = {"current": 160, "realistic": 400}  # the generator's defaults per profile
 
 
 def region_name(profile: str, schools: int, seed: int, cut_change_year: int | None) -> str:
@@ -91,10 +92,12 @@ def build(landing: Path, database: str, *, force: bool = False) -> str:
     return url
 
 
-def prepare(profile: str, *, landing: Path | None = None, schools: int = 160, seed: int = 42,
+def prepare(profile: str, *, landing: Path | None = None, schools: int | None = None, seed: int = 42,
             cut_change_year: int | None = None, force: bool = False) -> tuple[str, dict]:
-    """(warehouse URL, truth.json) of a built demo region: `landing` if given, else a generated one."""
+    """(warehouse URL, truth.json) of a built demo region: `landing` if given, else a generated one of
+    `schools` schools (by default the profile's own size: current 160, realistic 400)."""
     if landing is None:
+        schools = schools or DEFAULT_SCHOOLS[profile]
         name = region_name(profile, schools, seed, cut_change_year)
         landing = EVAL_DIR / name
         truth_file = landing / "_truth" / "truth.json"

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cut_change import SUBJECT_CODES, vpr_test
+from .manipulation import apply_plants
 from .names import NAMES_F, NAMES_M, PATRONYMICS_M, SURNAMES_M, female_patronymic, female_surname
 from .region import MERGE_YEAR, Region, School
 from .scales import GIA_MIN, GIA_TESTS, KDR_TESTS, VPR_GRADES, VPR_TESTS, YEARS, TestSpec, ege_test_score
@@ -21,6 +23,7 @@ SUBJ = {"Русский язык": 0, "Математика": 1, "ЧГ": 2, "Е�
 CLASS_LETTERS = "АБВГДЕЖ"
 CLASS_SIZE = 28
 PRESENT_P = 0.93
+COHORT_SD = 0.1  # realistic profile: SD of a cohort's mean ability within its school
 
 
 def _sig(x):
@@ -72,6 +75,10 @@ class Pupils:
         self.code = codes
         self.female = rng.random(n) < 0.5
         self.ability = rng.normal(0, 0.88, n)
+        if region.profile == "realistic":  # cohorts of one school differ beyond their pupils (τ ≈ 0.1)
+            c_rng = np.random.default_rng([seed, 106])
+            for idx in self.by_key.values():
+                self.ability[idx] += c_rng.normal(0, COHORT_SD)
         self.drift = rng.normal(0, 0.2, (n, len(YEARS)))
         self.subj = rng.normal(0, 0.4, (n, len(SUBJ)))
         self.stays10 = rng.random(n) < _sig(0.5 + 1.2 * self.ability)
@@ -155,19 +162,49 @@ def _push_to_cut(row: np.ndarray, test: TestSpec, need: int, rng: np.random.Gene
 
 
 def simulate_vpr(pupils: Pupils, year: int, subject: str, grade: int) -> Sitting:
-    test = VPR_TESTS[(subject, grade)]
+    region = pupils.region
+    test = vpr_test(region, subject, grade, year)  # the cuts in force this year
+    base = VPR_TESTS[(subject, grade)]  # the register keeps the teacher's standard if the ВПР cuts change
     seed = pupils.seed
     rng = np.random.default_rng([seed, 10, year, grade, SUBJ[subject]])
     p, sch, cls = _collect(pupils, year, grade, rng)
-    schools = pupils.region.schools
+    schools = region.schools
     theta = np.empty(len(p))
     for si in np.unique(sch):
         m = sch == si
         theta[m] = pupils.theta(p[m], schools[si], year, subject)
     points = simulate_points(test, theta, rng)
-    true_mark = marks_of(test, points.sum(axis=1))
+    true_mark = marks_of(base, points.sum(axis=1))
 
-    # Planted distortions: ВПР is marked inside the school, the register and ГИА stay honest.
+    if region.profile == "realistic":
+        d = rng.choice([-1, 0, 1], size=len(p), p=[0.08, 0.72, 0.20])
+        plant_rng = np.random.default_rng([seed, 12, year, grade, SUBJ[subject]])
+        applied = apply_plants(pupils, year, subject, grade, test, p, sch, cls, theta, points, d, plant_rng)
+    else:
+        before = points.copy()
+        d = _current_plants(pupils, year, subject, grade, test, sch, cls, theta, points, rng)
+        applied = _current_changes(pupils, year, subject, grade, sch, before, points, d)
+    for si, plants in applied.items():
+        for plant, changed, n in plants:
+            if changed:
+                schools[si].inflation_cells.setdefault((year, plant.method), []).append(
+                    {"subject_code": SUBJECT_CODES[subject], "grade": grade, "n_participants": n,
+                     "n_changed": changed})
+    score = points.sum(axis=1)
+    mark = marks_of(test, score)
+    journal = np.clip(true_mark + d, 2, 5)
+    journal[rng.random(len(p)) < 0.02] = 0
+
+    rf_rng = np.random.default_rng([seed, 11, year, grade, SUBJ[subject]])
+    rf = simulate_points(test, rf_rng.normal(0.05, 1.0, 4000), rf_rng)
+    return Sitting(year, test, p, sch, cls, points, score, mark, journal, subject, grade, rf)
+
+
+def _current_plants(pupils: Pupils, year: int, subject: str, grade: int, test: TestSpec, sch, cls, theta, points,
+                    rng) -> np.ndarray:
+    """The current profile's distortions (all ВПР cells of the school-year, large magnitudes); returns the
+    register's difference from the honest mark. ВПР is marked inside the school, the register and ГИА stay honest."""
+    schools = pupils.region.schools
     for si in np.unique(sch):
         s = schools[si]
         methods = s.inflation_methods(year)
@@ -204,11 +241,8 @@ def simulate_vpr(pupils: Pupils, year: int, subject: str, grade: int) -> Sitting
                 vec[: len(vec) // 2] = 0
                 vec[len(vec) // 2:] = [t.max_points for t in test.tasks[len(vec) // 2:]]
             points[chosen] = vec
-    score = points.sum(axis=1)
-    mark = marks_of(test, score)
 
-    journal = true_mark.copy()
-    d = rng.choice([-1, 0, 1], size=len(p), p=[0.08, 0.72, 0.20])
+    d = rng.choice([-1, 0, 1], size=len(sch), p=[0.08, 0.72, 0.20])
     for si in np.unique(sch):
         s = schools[si]
         if "journal_gap" in s.inflation_methods(year):
@@ -217,12 +251,31 @@ def simulate_vpr(pupils: Pupils, year: int, subject: str, grade: int) -> Sitting
                 d[m] = rng.choice([-1, 0, 1, 2], size=m.sum(), p=[0.03, 0.32, 0.5, 0.15])
             else:  # ВПР marks above the register: many «Повысили»
                 d[m] = rng.choice([-2, -1, 0, 1], size=m.sum(), p=[0.1, 0.5, 0.35, 0.05])
-    journal = np.clip(journal + d, 2, 5)
-    journal[rng.random(len(p)) < 0.02] = 0
+    return d
 
-    rf_rng = np.random.default_rng([seed, 11, year, grade, SUBJ[subject]])
-    rf = simulate_points(test, rf_rng.normal(0.05, 1.0, 4000), rf_rng)
-    return Sitting(year, test, p, sch, cls, points, score, mark, journal, subject, grade, rf)
+
+@dataclass
+class _Entry:
+    method: str
+
+
+def _current_changes(pupils: Pupils, year: int, subject: str, grade: int, sch, before, points, d) -> dict:
+    """Pupils changed per planted school and method of the current profile (for truth.json's cells): points
+    that differ from the honest draw; for journal_gap every pupil (the register was redrawn for the school)."""
+    out: dict[int, list] = {}
+    for si in np.unique(sch):
+        s = pupils.region.schools[si]
+        m = sch == si
+        for method in sorted(s.inflation_methods(year)):
+            if method == "journal_gap":
+                changed = int(m.sum())
+            elif method == "copied_answers" and not (subject == "Математика" and grade == copied_grade(pupils, s,
+                                                                                                        year)):
+                changed = 0
+            else:
+                changed = int((points[m] != before[m]).any(axis=1).sum())
+            out.setdefault(int(si), []).append((_Entry(method), changed, int(m.sum())))
+    return out
 
 
 def copied_grade(pupils: Pupils, s: School, year: int) -> int:

@@ -109,6 +109,9 @@ class School:
     inflation: list = field(default_factory=list)  # [(year, method)]
     shnor_false_positive: bool = False
     has_vpr_files: bool = False
+    plants: list = field(default_factory=list)  # realistic profile: the planned manipulations (realistic.py)
+    # (year, method) -> the ВПР cells the manipulation changed, filled while the ВПР is simulated
+    inflation_cells: dict = field(default_factory=dict)
 
     @property
     def grades(self) -> range:
@@ -155,6 +158,10 @@ class Region:
     schools: list
     reorganisations: list
     seed: int
+    profile: str = "current"
+    cut_change_year: int | None = None
+    # (subject, grade) -> points added to the lowest score of «3», «4», «5» from cut_change_year on
+    cut_shift: dict = field(default_factory=dict)
 
     def active_schools(self, year: int) -> list[School]:
         return [s for s in self.schools if s.active(year)]
@@ -228,7 +235,9 @@ def _unique_codes(rng: np.random.Generator, n: int, lo: int, hi: int) -> list[in
     return [int(x) for x in rng.choice(np.arange(lo, hi), size=n, replace=False)]
 
 
-def build_region(n_schools: int, seed: int) -> Region:
+def build_region(n_schools: int, seed: int, profile: str = "current", cut_change_year: int | None = None) -> Region:
+    """The region of the `current` profile; `realistic` re-plants its abilities and roles afterwards (realistic.py)
+    from streams of its own, so the current profile's draws are untouched."""
     rng = np.random.default_rng([seed, 1])
     munis = MUNICIPALITIES
     for i, m in enumerate(munis):
@@ -290,7 +299,16 @@ def build_region(n_schools: int, seed: int) -> Region:
     reorgs = _reorganisations(rng, schools, spare_login)
     _plant_roles(rng, schools, n_schools)
     _yearly_effects(rng, schools)
-    return Region(munis, schools, reorgs, seed)
+    region = Region(munis, schools, reorgs, seed, profile)
+    if profile == "realistic":
+        from .realistic import replant
+
+        replant(region)
+    if cut_change_year is not None:
+        from .cut_change import plant_cut_change
+
+        plant_cut_change(region, cut_change_year)
+    return region
 
 
 def _context_and_effects(rng: np.random.Generator, schools: list[School]) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cut_change import cut_change_truth
 from .region import EXIT_SHARE, WINDOW, WORST_SHARE, YEARS_REQUIRED, Region, comparison_group
 from .scales import YEARS
 
@@ -99,6 +100,18 @@ def _mark_resilient_by_ability(schools: dict) -> None:
         school["resilient_by_ability"] = bool(school["adverse_context"] and years >= YEARS_REQUIRED)
 
 
+def _inflation_entry(s, year: int, method: str) -> dict:
+    """A planted school-year (contract C2): the ВПР cells whose works or register marks it changed, with the
+    participants and the pupils changed; the realistic profile adds its magnitudes and whether the school
+    sends individual files (copying is seen only in pupil rows)."""
+    entry = {"year": year, "method": method, "cells": s.inflation_cells.get((year, method), [])}
+    plan = next((p for p in s.plants if p.year == year and p.method == method), None)
+    if plan is not None:
+        entry["params"] = plan.params
+        entry["individual_files"] = s.has_vpr_files
+    return entry
+
+
 def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: dict) -> Path:
     schools = {}
     for s in region.schools:
@@ -114,7 +127,7 @@ def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: di
             "resilient": s.resilient,
             "improving_after_support": s.improving,
             "support_start_year": s.support_start,
-            "inflation": [{"year": y, "method": m} for y, m in s.inflation],
+            "inflation": [_inflation_entry(s, y, m) for y, m in s.inflation],
             "latent_ability": {str(y): round(s.latent(y), 4) for y in years},
             "context_latent": round(s.context, 4),
             "has_individual_vpr_files": s.has_vpr_files,
@@ -125,6 +138,8 @@ def write_truth(region: Region, planter: DefectPlanter, out_dir: Path, extra: di
     doc = {
         "region": "Красноярский край",
         "seed": region.seed,
+        "profile": region.profile,
+        "cut_change": cut_change_truth(region),
         "years": list(YEARS),
         "schools": schools,
         "reorganisations": [
