@@ -65,7 +65,9 @@ posterior as (
         (shrunk.x + shrunk.kappa * shrunk.region_share_low) / (shrunk.n + shrunk.kappa) as share_low_shrunk,
         mean_priors.grand_mean
         + mean_priors.tau2 / (mean_priors.tau2 + coalesce(shrunk.score_variance, 0) / shrunk.n)
-        * (shrunk.mean_score - mean_priors.grand_mean) as mean_score_shrunk
+        * (shrunk.mean_score - mean_priors.grand_mean) as mean_score_shrunk,
+        mean_priors.grand_mean,
+        mean_priors.tau2
     from shrunk
     left join mean_priors using (procedure_code, subject_code, grade, school_year)
 ),

@@ -2,7 +2,38 @@
 -- at the same grades and the school's percentile in the region, as one Russian sentence per procedure × subject
 -- and one text per school-year, so that an analyst sees why from mart_low_results alone.
 with cells as (
-    select * from {{ ref('int_low_results_cells') }}
+    select
+        school_id,
+        school_year,
+        procedure_code,
+        subject_code,
+        grade as first_grade,
+        grade::text as grades,
+        false as is_pooled,
+        n,
+        x,
+        mean_score,
+        region_share_low,
+        region_mean_score,
+        cell_z
+    from {{ ref('int_low_results_cells') }}
+    where cell_z is not null
+    union all
+    select
+        school_id,
+        school_year,
+        procedure_code,
+        subject_code,
+        first_grade,
+        grades,
+        true as is_pooled,
+        n,
+        x,
+        mean_score,
+        region_share_low,
+        region_mean_score,
+        cell_z
+    from {{ ref('int_low_results_small_cells') }}
     where cell_z is not null
 ),
 
@@ -22,7 +53,8 @@ pooled as (
         procedure_code,
         subject_code,
         sum(n) as n,
-        string_agg(grade::text, ', ' order by grade) as grades,
+        string_agg(grades, ', ' order by first_grade) filter (where not is_pooled) as grades,
+        max(grades) filter (where is_pooled) as pooled_grades,
         100 * sum(x) / nullif(sum(case when x is not null then n end), 0) as share_low,
         100 * sum(case when x is not null then n * region_share_low end)
         / nullif(sum(case when x is not null then n end), 0) as region_share_low,
@@ -50,7 +82,8 @@ worded as (
     select
         ranked.*,
         split_part(procedures.procedure_name, ' (', 1) || ', ' || subjects.subject_name
-        || ' (' || ranked.grades || ' кл., ' || ranked.n::integer || ' уч.): '
+        || ' (' || concat_ws('; ', ranked.grades || ' кл.', 'малые классы ' || ranked.pooled_grades || ' кл. вместе')
+        || ', ' || ranked.n::integer || ' уч.): '
         || case procedures.result_kind
             when 'mark' then 'доля «2» ' when 'level' then 'доля уровня L0 ' else 'доля ниже минимального порога '
         end
@@ -83,6 +116,7 @@ select
     subject_code,
     n,
     grades,
+    pooled_grades,
     share_low,
     region_share_low,
     mean_score,

@@ -3,7 +3,24 @@
 -- procedures × subjects; a school with fewer (but at least min_procedures_ranked) is still ranked — a
 -- municipality that loads one procedure must not vanish from the list — and its basis says so.
 with cells as (
-    select * from {{ ref('int_low_results_cells') }}
+    -- by grade, and a small school's grades below n_min pooled (int_low_results_small_cells)
+    select
+        school_id,
+        school_year,
+        procedure_code,
+        subject_code,
+        n,
+        cell_z
+    from {{ ref('int_low_results_cells') }}
+    union all
+    select
+        school_id,
+        school_year,
+        procedure_code,
+        subject_code,
+        n,
+        cell_z
+    from {{ ref('int_low_results_small_cells') }}
 ),
 
 schools as (

@@ -43,7 +43,25 @@ procedures_used as (
         -- a cell can be compared only if other schools share it (a standardised measure exists)
         count(distinct procedure_code || ':' || subject_code) filter (where z_low is not null or z_score is not null)
             as n_comparable
-    from {{ ref('int_low_results_cells') }}
+    from (
+        select
+            school_id,
+            school_year,
+            procedure_code,
+            subject_code,
+            z_low,
+            z_score
+        from {{ ref('int_low_results_cells') }}
+        union all
+        select
+            school_id,
+            school_year,
+            procedure_code,
+            subject_code,
+            z_low,
+            z_score
+        from {{ ref('int_low_results_small_cells') }}
+    ) as all_cells
     group by school_id, school_year
 ),
 
