@@ -29,7 +29,9 @@ STATUS_CLASS = {"признаки необъективности": "bad", "от�
                 "недостаточно данных": "none"}
 CHECK_STATUS_ORDER = {"признак": 0, "нет признаков": 1, "недостаточно данных": 2, "нет данных": 3}
 SUB_CHECKS = {"main": "", "raised": "«Повысили»", "lowered": "«Понизили»", "gap2": "расхождение на 2 отметки",
-              "identical": "одинаковые ответы", "pairs": "общие ошибки в парах", "guttman": "ошибки Гуттмана"}
+              "identical": "одинаковые ответы", "pairs": "общие ошибки в парах", "guttman": "ошибки Гуттмана",
+              "official": "критерий Рособрнадзора", "slope": "наклон по трудности заданий", "cell": "по ячейке",
+              "subject": "по предмету", "school_year": "по школе за год", "single_year": "без следующего года"}
 BASIS = {"individual": "по работам участников", "aggregated": "по отчётам ФИС ОКО", "none": "данных нет"}
 
 
@@ -60,8 +62,8 @@ def fmt_share(value) -> str:
 
 def subject_label(names: dict[str, str], subject: str | None, grade: int | None) -> str:
     if subject in (None, "all"):
-        return "школа в целом"
-    return f"{names.get(subject, subject)}, {grade} класс"
+        return f"все предметы, {grade} класс" if grade else "школа в целом"
+    return f"{names.get(subject, subject)}, {grade} класс" if grade else f"{names.get(subject, subject)}, все классы"
 
 
 def flag_view(r: dict, names: dict[str, str]) -> dict:

@@ -116,15 +116,19 @@ def fetch(conn: psycopg.Connection, withheld: list[dict] | None = None) -> Objec
 
 def evidence_cells(rows: list[dict]) -> list[tuple[str, int]]:
     """The ВПР cells whose evidence is drawn: the flagged ones; with school-level signs only, the largest cells."""
-    cells = [r for r in rows if r["subject_code"] not in (None, "all") and r["grade"]
-             and r["procedure_code"] in (None, "vpr")]
+    vpr = [r for r in rows if r["procedure_code"] in (None, "vpr")]
+    cells = [r for r in vpr if r["subject_code"] not in (None, "all") and r["grade"]]
+    size: dict[tuple[str, int], int] = {}
+    for r in cells:
+        key = (r["subject_code"], r["grade"])
+        size[key] = max(size.get(key, 0), r["n_participants"] or 0)
+    largest = sorted(size, key=lambda k: (-size[k], k))
     flagged = list(dict.fromkeys((r["subject_code"], r["grade"]) for r in cells if r["status"] == FLAGGED))
+    # a sign on a subject as a whole (grade 0): that subject's largest cells
+    subjects = {r["subject_code"] for r in vpr if r["status"] == FLAGGED and not r["grade"]}
+    flagged += [k for k in largest if k[0] in subjects and k not in flagged]
     if not flagged:
-        size: dict[tuple[str, int], int] = {}
-        for r in cells:
-            key = (r["subject_code"], r["grade"])
-            size[key] = max(size.get(key, 0), r["n_participants"] or 0)
-        flagged = sorted(size, key=lambda k: (-size[k], k))[:2]
+        flagged = largest[:2]
     return flagged[:MAX_EVIDENCE_CELLS]
 
 

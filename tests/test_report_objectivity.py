@@ -188,6 +188,21 @@ def test_objectivity_pages_in_headless_chromium(site):
     assert len(naz["images"]) == 1 and naz["images"][0]["width"] > 0
 
 
+def test_evidence_cells_follow_the_signs():
+    def row(subject, grade, status, n=30, procedure="vpr"):
+        return {"procedure_code": procedure, "subject_code": subject, "grade": grade, "status": status,
+                "n_participants": n}
+
+    rows = [row("rus", 4, "нет признаков", 60), row("math", 5, "признак", 20), row("math", 6, "нет признаков", 50),
+            row("math", 7, "нет признаков", 40), row("rus", 5, "нет признаков", 55), row("all", 0, "признак"),
+            row("oge_math", 9, "признак", 90, "oge")]
+    assert objectivity_data.evidence_cells(rows) == [("math", 5)]          # the flagged cell; not ОГЭ
+    rows.append(row("math", 0, "признак", 110))                             # a sign on mathematics as a whole
+    assert objectivity_data.evidence_cells(rows) == [("math", 5), ("math", 6), ("math", 7)]
+    quiet = [r for r in rows if r["status"] != "признак"]                   # federal list only: the largest two
+    assert objectivity_data.evidence_cells(quiet) == [("rus", 4), ("rus", 5)]
+
+
 def test_section_not_built_without_marts(conn, tmp_path):
     build_report(conn, tmp_path / "r")
     text = text_of(tmp_path / "r" / "objectivity.html")
