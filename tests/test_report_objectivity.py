@@ -269,7 +269,7 @@ def test_histograms_without_the_model_come_from_pupils_and_reports(conn, tmp_pat
 # ----------------------------------------------------------------------------------------------- eval arithmetic
 
 def test_eval_recall_and_honest_rate():
-    cells = [{"subject_code": "math", "grade": 5}]
+    cells = [{"subject_code": "math", "grade": 5, "n_participants": 30, "n_changed": 5}]
     truth = {"schools": {
         "A": {"inflation": [{"year": 2024, "method": "copied_answers", "cells": cells}]},
         "B": {"inflation": [{"year": 2024, "method": "copied_answers", "cells": cells},
@@ -296,6 +296,8 @@ def test_eval_recall_and_honest_rate():
     # honest school-years: H1 2024, H1 2025, H2 2024, H3 2024 (O8 not computed: left out) → 1 of 3
     assert (copied["honest_computed"], copied["honest_flagged"]) == (3, 1)
     assert copied["honest_flag_rate"] == pytest.approx(1 / 3)
+    # A and B planted in a cell of 30 pupils: both flagged; C (30 + an unchanged cell left out) not computed
+    assert res["by_size"]["copied_answers"] == {"20 ≤ n < 40": {"flagged": 2, "computed": 2, "insufficient": 1}}
     journal = res["kinds"]["journal_gap"]
     assert (journal["planted"], journal["flagged"], journal["recall"]) == (1, 0, 0.0)
     assert journal["honest_flag_rate"] == pytest.approx(1 / 1)     # only H2 2024 has an O4 row
