@@ -136,7 +136,9 @@ def school_year_view(data: Objectivity, out_dir: Path, s: dict, draw: bool) -> d
     evidence = [evidence_view(data, out_dir, s["school_id"], s["school_year"], subj, grade,
                               f"{s['school_name'] or s['school_id']}, {fmt_year(s['school_year'])}", draw)
                 for subj, grade in data.evidence_cells.get(key, [])]
+    low = data.low_results.get(key)
     return {**s, "anchor": f"school-{safe(s['school_id'])}-{s['school_year']}", "signs": signs,
+            "low_results": (low["status_label"] or ("кандидат" if low["is_candidate"] else None)) if low else None,
             "checks": check_summary(rows), "evidence": evidence,
             "status_class": STATUS_CLASS.get(s["status"], "none"), "with_signs": s["status"] in SIGN_STATUSES}
 

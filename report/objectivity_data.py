@@ -55,6 +55,7 @@ class Objectivity:
     tasks: dict[SchoolCell, list[dict]] = field(default_factory=dict)
     subject_names: dict[str, str] = field(default_factory=dict)
     checks: list[dict] = field(default_factory=list)            # per check: school-years flagged / computed
+    low_results: dict[tuple[str, int], dict] = field(default_factory=dict)   # ШНОР status of the school-year
 
 
 def relation_exists(cur, name: str) -> bool:
@@ -105,6 +106,7 @@ def fetch(conn: psycopg.Connection, withheld: list[dict] | None = None) -> Objec
         data.flags = dict(flags)
         data.evidence_cells = {key: evidence_cells(flags.get(key, [])) for key in wanted}
         data.subject_names = subject_names(cur)
+        data.low_results = low_results(cur, ids)
         cells = {(sid, year, subj, grade) for (sid, year), cs in data.evidence_cells.items() for subj, grade in cs}
         if cells:
             fetch_histograms(cur, data, cells)
@@ -130,6 +132,17 @@ def evidence_cells(rows: list[dict]) -> list[tuple[str, int]]:
     if not flagged:
         flagged = largest[:2]
     return flagged[:MAX_EVIDENCE_CELLS]
+
+
+def low_results(cur, ids: list[str]) -> dict[tuple[str, int], dict]:
+    """The ШНОР label of the school-years shown (a candidate with signs is «кандидат, результаты требуют
+    подтверждения» there), when mart_low_results exists."""
+    name = "marts.mart_low_results"
+    if not relation_exists(cur, name) or not {"is_candidate", "status_label"} <= columns_of(cur, name):
+        return {}
+    rows = cur.execute(f"select school_id, school_year, is_candidate, status_label from {name} "
+                       "where school_id = any(%s) and (is_candidate or status_label is not null)", (ids,)).fetchall()
+    return {(r["school_id"], r["school_year"]): r for r in rows}
 
 
 def subject_names(cur) -> dict[str, str]:

@@ -64,6 +64,9 @@ insert into marts.mart_objectivity_flags values
   ('0501003', '{FEDERAL}', '{EVK}', 2024, 'vpr', 'rus', 4, 'O4', 'Расхождение с журналом', 'raised', 'aggregated',
    'недостаточно данных', 6, null, null, null, null, null, null, null, null, 'O4-2026.1', null,
    'участников меньше 10');
+create table marts.mart_low_results (school_id text, school_year int, is_candidate bool, status_label text);
+insert into marts.mart_low_results values ('0401007', 2024, true, 'кандидат, результаты требуют подтверждения'),
+  ('0401007', 2023, true, 'кандидат'), ('0401009', 2024, false, null);
 create table intermediate.int_score_histograms (school_id text, school_year int, subject_code text, grade int,
                                                 score int, n_pupils int, data_basis text);
 -- the flagged school: 1 pupil two below the «3» cut (10), none one below, 6 at it; an honest school makes the region
@@ -140,6 +143,7 @@ def test_municipality_page_shows_the_evidence(site):
     assert FLAGGED in text and HONEST not in text and FEDERAL not in text
     assert "2 разных признака в году: O3, O4" in text and "У границы «3» 6 работ" in text
     assert "Федеральный список ФИС ОКО (отдельно от расчёта): не в списке" in text
+    assert "ШНОР: кандидат, результаты требуют подтверждения." in text
     # the O8 row that could not be computed says why, not «нет признаков»
     assert "O8 Сходство ответов недостаточно данных" in text and "нет работ участников с ответами" in text
     # the chart of the flagged cell (rus 5) exists and is linked; the unflagged math cell gets none
