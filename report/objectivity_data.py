@@ -37,7 +37,7 @@ SchoolCell = tuple[str, int, str, int]
 
 @dataclass
 class Objectivity:
-    """None of the marts → `built` is False and the page says the section is not built."""
+    """A mart missing or withheld (qc.withheld_marts) → `built` is False: the page says the section is not built."""
     built: bool
     missing: list[str] = field(default_factory=list)
     withheld: list[dict] = field(default_factory=list)

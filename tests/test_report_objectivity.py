@@ -11,7 +11,7 @@ import pytest
 
 from report import build_report, objectivity_data
 from tests import browser
-from tests.test_report import text_of
+from tests.test_report import SCHEMA, text_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import eval_objectivity
@@ -268,6 +268,20 @@ def test_histograms_without_the_model_come_from_pupils_and_reports(conn, tmp_pat
     for page in (tmp_path / "r").glob("*.html"):
         assert "PUPIL-SECRET" not in page.read_text(encoding="utf-8"), page.name
     assert "«3» 10 1 0 3 6,00" in text_of(page_of(tmp_path / "r", NAZ))
+
+
+def test_withheld_mart_is_not_shown(conn, tmp_path):
+    """A mart closed to readers by a failed mart check is not published by the report either."""
+    conn.execute(MARTS)
+    conn.execute(CONTENT)
+    conn.execute(SCHEMA.read_text(encoding="utf-8"))
+    conn.execute("insert into qc.runs (run_id, landing, started_at, status) values (1, 'l', now(), 'blocked'); "
+                 "insert into qc.withheld_marts (relation, run_id, reasons) values "
+                 "('marts.mart_objectivity_flags', 1, 'p-значение вне [0, 1]')")
+    build_report(conn, tmp_path / "r")
+    text = text_of(tmp_path / "r" / "objectivity.html")
+    assert "Раздел не построен" in text and "закрыты для чтения" in text and "p-значение вне [0, 1]" in text
+    assert FLAGGED not in text and not list((tmp_path / "r").glob("objectivity-*.html"))
 
 
 # ----------------------------------------------------------------------------------------------- eval arithmetic
