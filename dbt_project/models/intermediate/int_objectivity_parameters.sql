@@ -1,7 +1,10 @@
 -- The objectivity parameters in force in each school year, per check: one row per school year × check × parameter.
 -- A check-specific row (check_code O1–O10) replaces the common one (check_code «all») for that check. School years
 -- span the years of the ВПР results in the warehouse; a check reads its values with the macro
--- objectivity_parameters(check_code, [codes]), joined on school_year.
+-- objectivity_parameters(check_code, [codes]), joined on school_year. A table with fresh statistics: as a view the
+-- planner estimated it at one row and chose nested loops over the checks' large joins.
+{{ config(materialized='table', post_hook='analyze {{ this }}') }}
+
 with parameters as (
     select * from {{ ref('objectivity_parameters') }}
 ),
