@@ -59,6 +59,25 @@ def planted(truth: dict) -> dict[str, dict[tuple[str, int], set | None]]:
     return out
 
 
+SIZE_BANDS = ((0, 20, "n < 20"), (20, 40, "20 ≤ n < 40"), (40, 10**9, "n ≥ 40"))
+
+
+def planted_sizes(truth: dict) -> dict[tuple[str, str, int], float]:
+    """(kind, school, year) → the mean number of participants of the planted cells (where the truth gives it)."""
+    out = {}
+    for sid, school in truth["schools"].items():
+        for entry in school.get("inflation") or []:
+            sizes = [c["n_participants"] for c in entry.get("cells") or []
+                     if c.get("n_changed", 1) > 0 and c.get("n_participants") is not None]
+            if sizes:
+                out[(entry["method"], sid, int(entry["year"]))] = sum(sizes) / len(sizes)
+    return out
+
+
+def size_band(n: float | None) -> str:
+    return next((label for low, high, label in SIZE_BANDS if n is not None and low <= n < high), "n unknown")
+
+
 def honest_schools(truth: dict) -> set[str]:
     return {sid for sid, school in truth["schools"].items() if not school.get("inflation")}
 
@@ -96,11 +115,19 @@ def evaluate(truth: dict, flag_rows, status_rows=()) -> dict:
     honest = honest_schools(truth)
     school_years = {(s, int(y)) for s, y, *_ in flag_rows} | {(s, int(y)) for s, y, _ in status_rows}
     honest_years = sorted(k for k in school_years if k[0] in honest)
-    result: dict = {"kinds": {}, "confusion": {}, "overall": {}}
+    sizes = planted_sizes(truth)
+    result: dict = {"kinds": {}, "confusion": {}, "overall": {}, "by_size": {}}
     for kind in sorted(set(PRIMARY) | set(kinds)):
         checks = PRIMARY.get(kind, ())
         cases = kinds.get(kind, {})
-        verdicts = Counter(judge(flags, key, checks, cells) for key, cells in cases.items())
+        judged = {key: judge(flags, key, checks, cells) for key, cells in cases.items()}
+        verdicts = Counter(judged.values())
+        bands: dict = defaultdict(Counter)
+        for key, verdict in judged.items():
+            bands[size_band(sizes.get((kind, *key)))][verdict] += 1
+        result["by_size"][kind] = {band: {"flagged": c["flagged"], "computed": c["flagged"] + c["not_flagged"],
+                                          "insufficient": c["insufficient"] + c["no_rows"]}
+                                   for band, c in sorted(bands.items())}
         computable = verdicts["flagged"] + verdicts["not_flagged"]
         honest_verdicts = Counter(judge(flags, key, checks, None) for key in honest_years)
         honest_computed = honest_verdicts["flagged"] + honest_verdicts["not_flagged"]
@@ -157,6 +184,10 @@ def print_profile(profile: str, res: dict) -> None:
         print(f"{kind:<21}{'/'.join(r['checks']) or '-':<8}{r['planted']:>8}{r['flagged']:>8}{r['insufficient']:>8}"
               f"{r['no_rows']:>8}{_f(r['recall']):>8}{_f(r['recall_all_planted']):>8}{r['honest_school_years']:>8}"
               f"{r['honest_computed']:>9}{r['honest_flagged']:>8}{_f(r['honest_flag_rate'], True):>8}")
+    print("\nrecall by the size of the planted cells (mean participants): flagged / computed (+ not computed)")
+    for kind, bands in res["by_size"].items():
+        print(f"{kind:<21}" + "   ".join(f"{band}: {b['flagged']}/{b['computed']} (+{b['insufficient']})"
+                                       for band, b in bands.items()))
     print("\nshare of school-years flagged, kind x check (any cell with «признак»):")
     print(f"{'':<21}" + "".join(f"{c:>7}" for c in CHECKS))
     for kind, row in res["confusion"].items():

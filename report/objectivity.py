@@ -29,7 +29,9 @@ STATUS_CLASS = {"признаки необъективности": "bad", "от�
                 "недостаточно данных": "none"}
 CHECK_STATUS_ORDER = {"признак": 0, "нет признаков": 1, "недостаточно данных": 2, "нет данных": 3}
 SUB_CHECKS = {"main": "", "raised": "«Повысили»", "lowered": "«Понизили»", "gap2": "расхождение на 2 отметки",
-              "identical": "одинаковые ответы", "pairs": "общие ошибки в парах", "guttman": "ошибки Гуттмана"}
+              "identical": "одинаковые ответы", "pairs": "общие ошибки в парах", "guttman": "ошибки Гуттмана",
+              "official": "критерий Рособрнадзора", "slope": "наклон по трудности заданий", "cell": "по ячейке",
+              "subject": "по предмету", "school_year": "по школе за год", "single_year": "без следующего года"}
 BASIS = {"individual": "по работам участников", "aggregated": "по отчётам ФИС ОКО", "none": "данных нет"}
 
 
@@ -60,8 +62,8 @@ def fmt_share(value) -> str:
 
 def subject_label(names: dict[str, str], subject: str | None, grade: int | None) -> str:
     if subject in (None, "all"):
-        return "школа в целом"
-    return f"{names.get(subject, subject)}, {grade} класс"
+        return f"все предметы, {grade} класс" if grade else "школа в целом"
+    return f"{names.get(subject, subject)}, {grade} класс" if grade else f"{names.get(subject, subject)}, все классы"
 
 
 def flag_view(r: dict, names: dict[str, str]) -> dict:
@@ -134,7 +136,9 @@ def school_year_view(data: Objectivity, out_dir: Path, s: dict, draw: bool) -> d
     evidence = [evidence_view(data, out_dir, s["school_id"], s["school_year"], subj, grade,
                               f"{s['school_name'] or s['school_id']}, {fmt_year(s['school_year'])}", draw)
                 for subj, grade in data.evidence_cells.get(key, [])]
+    low = data.low_results.get(key)
     return {**s, "anchor": f"school-{safe(s['school_id'])}-{s['school_year']}", "signs": signs,
+            "low_results": (low["status_label"] or ("кандидат" if low["is_candidate"] else None)) if low else None,
             "checks": check_summary(rows), "evidence": evidence,
             "status_class": STATUS_CLASS.get(s["status"], "none"), "with_signs": s["status"] in SIGN_STATUSES}
 

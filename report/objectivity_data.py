@@ -37,7 +37,7 @@ SchoolCell = tuple[str, int, str, int]
 
 @dataclass
 class Objectivity:
-    """None of the marts → `built` is False and the page says the section is not built."""
+    """A mart missing or withheld (qc.withheld_marts) → `built` is False: the page says the section is not built."""
     built: bool
     missing: list[str] = field(default_factory=list)
     withheld: list[dict] = field(default_factory=list)
@@ -55,6 +55,7 @@ class Objectivity:
     tasks: dict[SchoolCell, list[dict]] = field(default_factory=dict)
     subject_names: dict[str, str] = field(default_factory=dict)
     checks: list[dict] = field(default_factory=list)            # per check: school-years flagged / computed
+    low_results: dict[tuple[str, int], dict] = field(default_factory=dict)   # ШНОР status of the school-year
 
 
 def relation_exists(cur, name: str) -> bool:
@@ -105,6 +106,7 @@ def fetch(conn: psycopg.Connection, withheld: list[dict] | None = None) -> Objec
         data.flags = dict(flags)
         data.evidence_cells = {key: evidence_cells(flags.get(key, [])) for key in wanted}
         data.subject_names = subject_names(cur)
+        data.low_results = low_results(cur, ids)
         cells = {(sid, year, subj, grade) for (sid, year), cs in data.evidence_cells.items() for subj, grade in cs}
         if cells:
             fetch_histograms(cur, data, cells)
@@ -116,16 +118,31 @@ def fetch(conn: psycopg.Connection, withheld: list[dict] | None = None) -> Objec
 
 def evidence_cells(rows: list[dict]) -> list[tuple[str, int]]:
     """The ВПР cells whose evidence is drawn: the flagged ones; with school-level signs only, the largest cells."""
-    cells = [r for r in rows if r["subject_code"] not in (None, "all") and r["grade"]
-             and r["procedure_code"] in (None, "vpr")]
+    vpr = [r for r in rows if r["procedure_code"] in (None, "vpr")]
+    cells = [r for r in vpr if r["subject_code"] not in (None, "all") and r["grade"]]
+    size: dict[tuple[str, int], int] = {}
+    for r in cells:
+        key = (r["subject_code"], r["grade"])
+        size[key] = max(size.get(key, 0), r["n_participants"] or 0)
+    largest = sorted(size, key=lambda k: (-size[k], k))
     flagged = list(dict.fromkeys((r["subject_code"], r["grade"]) for r in cells if r["status"] == FLAGGED))
+    # a sign on a subject as a whole (grade 0): that subject's largest cells
+    subjects = {r["subject_code"] for r in vpr if r["status"] == FLAGGED and not r["grade"]}
+    flagged += [k for k in largest if k[0] in subjects and k not in flagged]
     if not flagged:
-        size: dict[tuple[str, int], int] = {}
-        for r in cells:
-            key = (r["subject_code"], r["grade"])
-            size[key] = max(size.get(key, 0), r["n_participants"] or 0)
-        flagged = sorted(size, key=lambda k: (-size[k], k))[:2]
+        flagged = largest[:2]
     return flagged[:MAX_EVIDENCE_CELLS]
+
+
+def low_results(cur, ids: list[str]) -> dict[tuple[str, int], dict]:
+    """The ШНОР label of the school-years shown (a candidate with signs is «кандидат, результаты требуют
+    подтверждения» there), when mart_low_results exists."""
+    name = "marts.mart_low_results"
+    if not relation_exists(cur, name) or not {"is_candidate", "status_label"} <= columns_of(cur, name):
+        return {}
+    rows = cur.execute(f"select school_id, school_year, is_candidate, status_label from {name} "
+                       "where school_id = any(%s) and (is_candidate or status_label is not null)", (ids,)).fetchall()
+    return {(r["school_id"], r["school_year"]): r for r in rows}
 
 
 def subject_names(cur) -> dict[str, str]:

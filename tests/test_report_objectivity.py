@@ -11,7 +11,7 @@ import pytest
 
 from report import build_report, objectivity_data
 from tests import browser
-from tests.test_report import text_of
+from tests.test_report import SCHEMA, text_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import eval_objectivity
@@ -64,6 +64,9 @@ insert into marts.mart_objectivity_flags values
   ('0501003', '{FEDERAL}', '{EVK}', 2024, 'vpr', 'rus', 4, 'O4', 'Расхождение с журналом', 'raised', 'aggregated',
    'недостаточно данных', 6, null, null, null, null, null, null, null, null, 'O4-2026.1', null,
    'участников меньше 10');
+create table marts.mart_low_results (school_id text, school_year int, is_candidate bool, status_label text);
+insert into marts.mart_low_results values ('0401007', 2024, true, 'кандидат, результаты требуют подтверждения'),
+  ('0401007', 2023, true, 'кандидат'), ('0401009', 2024, false, null);
 create table intermediate.int_score_histograms (school_id text, school_year int, subject_code text, grade int,
                                                 score int, n_pupils int, data_basis text);
 -- the flagged school: 1 pupil two below the «3» cut (10), none one below, 6 at it; an honest school makes the region
@@ -140,6 +143,7 @@ def test_municipality_page_shows_the_evidence(site):
     assert FLAGGED in text and HONEST not in text and FEDERAL not in text
     assert "2 разных признака в году: O3, O4" in text and "У границы «3» 6 работ" in text
     assert "Федеральный список ФИС ОКО (отдельно от расчёта): не в списке" in text
+    assert "ШНОР: кандидат, результаты требуют подтверждения." in text
     # the O8 row that could not be computed says why, not «нет признаков»
     assert "O8 Сходство ответов недостаточно данных" in text and "нет работ участников с ответами" in text
     # the chart of the flagged cell (rus 5) exists and is linked; the unflagged math cell gets none
@@ -186,6 +190,21 @@ def test_objectivity_pages_in_headless_chromium(site):
             assert fact["width"] <= 1300, f"{name} scrolls sideways ({fact['width']} px)"
     naz = next(f for n, f in facts.items() if n.startswith("objectivity-") and f["images"])
     assert len(naz["images"]) == 1 and naz["images"][0]["width"] > 0
+
+
+def test_evidence_cells_follow_the_signs():
+    def row(subject, grade, status, n=30, procedure="vpr"):
+        return {"procedure_code": procedure, "subject_code": subject, "grade": grade, "status": status,
+                "n_participants": n}
+
+    rows = [row("rus", 4, "нет признаков", 60), row("math", 5, "признак", 20), row("math", 6, "нет признаков", 50),
+            row("math", 7, "нет признаков", 40), row("rus", 5, "нет признаков", 55), row("all", 0, "признак"),
+            row("oge_math", 9, "признак", 90, "oge")]
+    assert objectivity_data.evidence_cells(rows) == [("math", 5)]          # the flagged cell; not ОГЭ
+    rows.append(row("math", 0, "признак", 110))                             # a sign on mathematics as a whole
+    assert objectivity_data.evidence_cells(rows) == [("math", 5), ("math", 6), ("math", 7)]
+    quiet = [r for r in rows if r["status"] != "признак"]                   # federal list only: the largest two
+    assert objectivity_data.evidence_cells(quiet) == [("rus", 4), ("rus", 5)]
 
 
 def test_section_not_built_without_marts(conn, tmp_path):
@@ -251,10 +270,24 @@ def test_histograms_without_the_model_come_from_pupils_and_reports(conn, tmp_pat
     assert "«3» 10 1 0 3 6,00" in text_of(page_of(tmp_path / "r", NAZ))
 
 
+def test_withheld_mart_is_not_shown(conn, tmp_path):
+    """A mart closed to readers by a failed mart check is not published by the report either."""
+    conn.execute(MARTS)
+    conn.execute(CONTENT)
+    conn.execute(SCHEMA.read_text(encoding="utf-8"))
+    conn.execute("insert into qc.runs (run_id, landing, started_at, status) values (1, 'l', now(), 'blocked'); "
+                 "insert into qc.withheld_marts (relation, run_id, reasons) values "
+                 "('marts.mart_objectivity_flags', 1, 'p-значение вне [0, 1]')")
+    build_report(conn, tmp_path / "r")
+    text = text_of(tmp_path / "r" / "objectivity.html")
+    assert "Раздел не построен" in text and "закрыты для чтения" in text and "p-значение вне [0, 1]" in text
+    assert FLAGGED not in text and not list((tmp_path / "r").glob("objectivity-*.html"))
+
+
 # ----------------------------------------------------------------------------------------------- eval arithmetic
 
 def test_eval_recall_and_honest_rate():
-    cells = [{"subject_code": "math", "grade": 5}]
+    cells = [{"subject_code": "math", "grade": 5, "n_participants": 30, "n_changed": 5}]
     truth = {"schools": {
         "A": {"inflation": [{"year": 2024, "method": "copied_answers", "cells": cells}]},
         "B": {"inflation": [{"year": 2024, "method": "copied_answers", "cells": cells},
@@ -281,6 +314,8 @@ def test_eval_recall_and_honest_rate():
     # honest school-years: H1 2024, H1 2025, H2 2024, H3 2024 (O8 not computed: left out) → 1 of 3
     assert (copied["honest_computed"], copied["honest_flagged"]) == (3, 1)
     assert copied["honest_flag_rate"] == pytest.approx(1 / 3)
+    # A and B planted in a cell of 30 pupils: both flagged; C (30 + an unchanged cell left out) not computed
+    assert res["by_size"]["copied_answers"] == {"20 ≤ n < 40": {"flagged": 2, "computed": 2, "insufficient": 1}}
     journal = res["kinds"]["journal_gap"]
     assert (journal["planted"], journal["flagged"], journal["recall"]) == (1, 0, 0.0)
     assert journal["honest_flag_rate"] == pytest.approx(1 / 1)     # only H2 2024 has an O4 row
