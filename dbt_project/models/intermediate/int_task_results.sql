@@ -1,6 +1,9 @@
 -- Task results per school × procedure × subject × grade × school year × task, unsuppressed: from pupil task
 -- rows where they exist, otherwise (ВПР) from the ФИС ОКО «Выполнение заданий» report, so schools with only
 -- aggregated reports get the same cells. Beside each cell, the region's value for the same task.
+-- A table: O2 and the report's evidence read it several times, and as a view each read recomputed the region.
+{{ config(materialized='table') }}
+
 with pupil_tasks as (
     select * from {{ ref('int_pupil_task_scores') }}
 ),
