@@ -156,6 +156,12 @@ def rates(truth: dict, rows: dict[tuple, dict]) -> dict:
             "false_discoveries": len(false),
             "fdr": len(false) / len(labelled) if labelled else None,
         }
+    # the figure for the small-school posterior: classes given to small schools whose ability did not change
+    small = [k for k in unchanged if min(rows[k]["n_prev"], rows[k]["n_now"]) < 10]
+    out["small_unchanged"] = {
+        "comparisons": len(small),
+        "classified": sum(rows[k]["dynamics_class"] in ("положительная", "отрицательная") for k in small),
+        "positive": sum(rows[k]["dynamics_class"] == "положительная" for k in small)}
     out["counts"] = {"stable": len(stable_keys), "support_rise": len(support_keys), "rise": len(rise_keys),
                      "unchanged": len(unchanged)}
     return out
@@ -231,8 +237,11 @@ def report(profile: str, res: dict) -> None:
         counts = part["rates"]["counts"]
         print(f"    comparisons: stable {counts['stable']}, support rise {counts['support_rise']}, "
               f"rise > {RISE_DELTA} {counts['rise']}, unchanged ability {counts['unchanged']}")
+        small = part["rates"]["small_unchanged"]
+        print(f"    small schools (n < 10) with unchanged ability: {small['comparisons']} comparisons, "
+              f"classed {small['classified']}, «положительная» {small['positive']}")
         for method, r in part["rates"].items():
-            if method == "counts":
+            if method in ("counts", "small_unchanged"):
                 continue
             fdr = "—" if r["fdr"] is None else f"{r['fdr']:.3f}"
             print(f"    {method:<16} FPR(stable) {r['fpr_stable']:.4f}  power(support) {r['power_support']:.3f}  "
