@@ -1,7 +1,8 @@
 """Evaluation of school dynamics on the probit scale (issue 9 item 2) against the demo truth, per profile, with
 and without a planted region-wide cut-score change.
 
-    python bench/eval_dynamics.py [--profiles current realistic] [--cut-change-year 2025] [--landing DIR] [--json]
+    python bench/eval_dynamics.py [--profiles current realistic] [--cut-change-year 2025]
+                                  [--landing current=DIR] [--landing realistic=DIR] [--refresh] [--json]
 
 For each profile two regions are built with the same seed (bench/eval_pipeline.prepare): without a cut change and
 with one in --cut-change-year. Printed (and with --json one object {"<profile>": {...}}):
@@ -17,14 +18,17 @@ with one in --cut-change-year. Printed (and with --json one object {"<profile>":
   comparisons whose true ability did not change (|Δ| < 0.05). Methods: the class (probit shift, BH), and for
   comparison the descriptive Newcombe/Fisher tests of the shares against the probit baseline, and the same
   without BH (p ≤ α only).
---landing DIR takes an existing landing folder of the current profile for the run without a change (when the
-demo generator cannot make profiles); --refresh rebuilds the dynamics models on reused databases.
+--landing PROFILE=DIR (repeatable) takes an existing landing folder of the profile for the run without a change;
+--refresh rebuilds the dynamics models on reused databases (eval_pipeline reuses a database while its truth file is
+unchanged, whatever the models).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -40,11 +44,31 @@ MEASURES = ("is_break_low", "is_break_quality", "is_break_mean_mark", "is_break_
 STABLE_DELTA, RISE_DELTA = 0.05, 0.3
 
 
+@contextlib.contextmanager
+def stdout_to_stderr():
+    """The generator and loader print progress (subprocesses too): keep stdout for the report or the JSON."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def region(profile: str, args, cut_year: int | None) -> tuple[str, dict] | None:
+    with stdout_to_stderr():
+        return _region(profile, args, cut_year)
+
+
+def _region(profile: str, args, cut_year: int | None) -> tuple[str, dict] | None:
     started = time.perf_counter()
     try:
-        if cut_year is None and args.landing and profile == "current":
-            url, truth = prepare(profile, landing=args.landing)
+        landing = dict(args.landing or []).get(profile)
+        if cut_year is None and landing:
+            url, truth = prepare(profile, landing=Path(landing))
         else:
             url, truth = prepare(profile, schools=args.schools, seed=args.seed, cut_change_year=cut_year)
     except (SystemExit, Exception) as error:  # a profile the generator cannot make yet
@@ -132,6 +156,12 @@ def rates(truth: dict, rows: dict[tuple, dict]) -> dict:
             "false_discoveries": len(false),
             "fdr": len(false) / len(labelled) if labelled else None,
         }
+    # the issue's figure for the small-school posterior: classes given to small schools whose ability did not change
+    small = [k for k in unchanged if min(rows[k]["n_prev"], rows[k]["n_now"]) < 10]
+    out["small_unchanged"] = {
+        "comparisons": len(small),
+        "classified": sum(rows[k]["dynamics_class"] in ("положительная", "отрицательная") for k in small),
+        "positive": sum(rows[k]["dynamics_class"] == "положительная" for k in small)}
     out["counts"] = {"stable": len(stable_keys), "support_rise": len(support_keys), "rise": len(rise_keys),
                      "unchanged": len(unchanged)}
     return out
@@ -207,8 +237,11 @@ def report(profile: str, res: dict) -> None:
         counts = part["rates"]["counts"]
         print(f"    comparisons: stable {counts['stable']}, support rise {counts['support_rise']}, "
               f"rise > {RISE_DELTA} {counts['rise']}, unchanged ability {counts['unchanged']}")
+        small = part["rates"]["small_unchanged"]
+        print(f"    small schools (n < 10) with unchanged ability: {small['comparisons']} comparisons, "
+              f"classed {small['classified']}, «положительная» {small['positive']}")
         for method, r in part["rates"].items():
-            if method == "counts":
+            if method in ("counts", "small_unchanged"):
                 continue
             fdr = "—" if r["fdr"] is None else f"{r['fdr']:.3f}"
             print(f"    {method:<16} FPR(stable) {r['fpr_stable']:.4f}  power(support) {r['power_support']:.3f}  "
@@ -226,9 +259,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--profiles", nargs="+", default=["current", "realistic"])
     parser.add_argument("--cut-change-year", type=int, default=2025)
-    parser.add_argument("--schools", type=int, default=160)
+    parser.add_argument("--schools", type=int, help="the profile's default size unless given")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--landing", type=Path)
+    parser.add_argument("--landing", action="append", type=lambda v: tuple(v.split("=", 1)), metavar="PROFILE=DIR",
+                        help="an existing landing folder of PROFILE for the run without a cut change")
     parser.add_argument("--refresh", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

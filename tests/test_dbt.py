@@ -155,7 +155,16 @@ def test_beta_less_probability_matches_scipy(marts):
 def test_region_probit_changes_are_weighted_means_of_school_changes(marts):
     """R_j recomputed with pandas from the schools' probits: the precision-weighted mean of Δy_j over schools with
     at least 10 participants in both years whose threshold has pupils on both sides in both years."""
+    from scipy import stats
+
     probits = frame(marts, "select * from intermediate.int_school_probits")
+    # the corrected shares: ½ added to each category, p̃_j = (K_j + ½·j) / (n + ½·C)
+    categories = probits["n_categories"].astype(float)
+    for j in (1, 2, 3):
+        p = (probits[f"k{j}"].astype(float) + 0.5 * j) / (probits["n"].astype(float) + 0.5 * categories)
+        present = probits[f"k{j}"].notna()
+        assert probits.loc[present, f"y{j}"].astype(float).to_numpy() == pytest.approx(
+            stats.norm.ppf(p[present]), abs=1e-12)
     keys = ["school_id", "procedure_code", "subject_code", "grade", "category_kind"]
     pairs = probits.merge(probits.assign(school_year=probits["school_year"] + 1), on=[*keys, "school_year"],
                           suffixes=("", "_prev"))
@@ -201,6 +210,29 @@ def test_dynamics_classes_follow_the_rules(marts):
     merged["beta"], merged["se0"] = beta, se0
     assert merged["probit_shift"].astype(float).to_numpy() == pytest.approx(merged["beta"].to_numpy(), abs=1e-9,
                                                                              nan_ok=True)
+    # the cohort term: 2τ² = max(0, (1.4826·MAD of β̂)² − median SE₀²) over schools with ≥ 30 pupils in both years
+    # and every threshold used, per cell group and year; too few (< 10): the procedure's year
+    merged["all_used"] = merged["m1"] & merged["m2"] & (merged["m3"] | (merged["n_categories"] == 3))
+    sample = merged[merged["all_used"] & (merged[["n_prev", "n_now"]].min(axis=1) >= 30) & merged["beta"].notna()]
+
+    def tau2x2(group):
+        mad = (group["beta"] - group["beta"].median()).abs().median()
+        return pd.Series({"n": len(group), "tau2x2": max((1.4826 * mad) ** 2 - group["se0"].median(), 0)})
+
+    family = sample.groupby(keys[1:]).apply(tau2x2, include_groups=False)
+    pooled = sample.groupby(["procedure_code", "school_year"]).apply(tau2x2, include_groups=False)
+    checked = 0
+    for row in merged.itertuples():
+        cell, year = (row.procedure_code, row.subject_code, row.grade, row.school_year), row.school_year
+        if cell in family.index and family.loc[cell, "n"] >= 10:
+            expected = family.loc[cell, "tau2x2"]
+        elif (row.procedure_code, year) in pooled.index and pooled.loc[(row.procedure_code, year), "n"] >= 10:
+            expected = pooled.loc[(row.procedure_code, year), "tau2x2"]
+        else:
+            expected = 0
+        assert 2 * float(row.tau_cohort) ** 2 == pytest.approx(expected, rel=1e-9, abs=1e-12), row
+        checked += expected > 0
+    assert checked > 0
     tau = (merged["tau_cohort"].astype(float) ** 2) * 2
     se = np.sqrt(merged["se0"] + tau)
     assert merged["probit_shift_se"].astype(float).to_numpy() == pytest.approx(se.to_numpy(), rel=1e-9, nan_ok=True)

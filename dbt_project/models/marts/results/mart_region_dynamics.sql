@@ -2,7 +2,8 @@
 -- of «4»+«5», the mean mark, the mean primary score and the location on the probit scale of the cumulative
 -- shares (int_region_changes). A region-wide shift (new cut scores, a new scale or test) is reported here once,
 -- with a flag per measure (the change is significant and at least region_break_effect in standardised units:
--- Cohen's h for shares, Cohen's d for means, pupil SD on the probit scale). School classes are judged net of
+-- Cohen's h for shares, Cohen's d for means, pupil SD on the probit scale); in a cell in break, every
+-- mark-based measure that moved significantly is flagged with it. School classes are judged net of
 -- the region's change in every year (int_school_dynamics), so the flag does not drive them; the schools'
 -- classes in the same cell are counted beside it. A pure change of cut scores moves the marks but not the
 -- primary scores: the label says so. A cell with fewer participants in either year than the minimum cell
@@ -80,34 +81,62 @@ flagged as (
                     (measured.low_change_lower_pp > 0 or measured.low_change_upper_pp < 0)
                     and abs(measured.low_h) >= measured.min_effect, false
                 )
-        end as is_break_low,
+        end as own_break_low,
         case
             when not measured.is_suppressed then
                 coalesce(
                     (measured.quality_change_lower_pp > 0 or measured.quality_change_upper_pp < 0)
                     and abs(measured.quality_h) >= measured.min_effect, false
                 )
-        end as is_break_quality,
+        end as own_break_quality,
         case
             when not measured.is_suppressed then
                 coalesce(
                     measured.mean_mark_p <= measured.alpha and abs(measured.mean_mark_d) >= measured.min_effect, false
                 )
-        end as is_break_mean_mark,
+        end as own_break_mean_mark,
         case
             when not measured.is_suppressed then
                 coalesce(
                     measured.mean_score_p <= measured.alpha and abs(measured.mean_score_d) >= measured.min_effect, false
                 )
-        end as is_break_mean_score,
+        end as own_break_mean_score,
         case
             when not measured.is_suppressed then
                 coalesce(
                     abs(measured.region_probit_shift) >= measured.min_effect
                     and abs(measured.region_probit_shift) >= measured.confidence_z * measured.probit_se, false
                 )
-        end as is_break_probit
+        end as own_break_probit,
+        -- significant at all (without the effect threshold): the share's interval excludes 0, p ≤ α
+        coalesce(measured.low_change_lower_pp > 0 or measured.low_change_upper_pp < 0, false) as low_moved,
+        coalesce(measured.quality_change_lower_pp > 0 or measured.quality_change_upper_pp < 0, false) as quality_moved,
+        coalesce(measured.mean_mark_p <= measured.alpha, false) as mean_mark_moved,
+        coalesce(abs(measured.region_probit_shift) >= measured.confidence_z * measured.probit_se, false) as probit_moved
     from measured
+),
+
+broken as (
+    -- the break is one event of the cell: a measure with a significant change of at least the effect makes it;
+    -- then every mark-based measure that moved significantly is part of it (a share near the floor or the
+    -- ceiling moves less than the effect under the same change of cut scores). The mean primary score keeps its
+    -- own rule: it tells whether the pupils' performance moved too, or only the marks.
+    select
+        flagged.*,
+        flagged.own_break_low or flagged.own_break_quality or flagged.own_break_mean_mark
+        or flagged.own_break_mean_score or flagged.own_break_probit as is_region_break
+    from flagged
+),
+
+final_flags as (
+    select
+        broken.*,
+        broken.own_break_low or (broken.is_region_break and broken.low_moved) as is_break_low,
+        broken.own_break_quality or (broken.is_region_break and broken.quality_moved) as is_break_quality,
+        broken.own_break_mean_mark or (broken.is_region_break and broken.mean_mark_moved) as is_break_mean_mark,
+        broken.own_break_mean_score as is_break_mean_score,
+        broken.own_break_probit or (broken.is_region_break and broken.probit_moved) as is_break_probit
+    from broken
 ),
 
 classes as (
@@ -127,8 +156,6 @@ classes as (
 labelled as (
     select
         flagged.*,
-        flagged.is_break_low or flagged.is_break_quality or flagged.is_break_mean_mark
-        or flagged.is_break_mean_score or flagged.is_break_probit as is_region_break,
         concat_ws(
             '; ',
             case
@@ -159,7 +186,7 @@ labelled as (
                     || round(flagged.region_probit_shift::numeric, 2) || ' ст. откл. (положительный — лучше)'
             end
         ) as moved_measures
-    from flagged
+    from final_flags as flagged
 )
 
 select
