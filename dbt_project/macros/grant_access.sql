@@ -8,6 +8,22 @@
 -#}
 {% macro grant_access() %}
 {% set scopes_relation = ref('analyst_scopes') %}
+{#- The hook runs as one transaction. Its ALTER TABLE … ROW LEVEL SECURITY needs an exclusive lock, while its GRANTs
+    update the tables' catalogue rows; autovacuum analysing a freshly built mart waits for those rows and holds a
+    lock the ALTER needs — a deadlock. Taking the exclusive locks first, before any catalogue row is touched, makes
+    autovacuum give way instead (it is cancelled when it blocks a lock request and waits for nothing of ours). -#}
+{% if execute %}
+{% set rls_relations = [] %}
+{% for node in graph.nodes.values()
+   if node.resource_type == 'model' and node.config.schema == 'marts'
+   and 'municipality' in node.columns %}
+{% set relation = adapter.get_relation(database=node.database, schema='marts', identifier=node.alias) %}
+{% if relation is not none %}{% do rls_relations.append(relation | string) %}{% endif %}
+{% endfor %}
+{% if rls_relations %}
+lock table {{ rls_relations | join(', ') }} in access exclusive mode;
+{% endif %}
+{% endif %}
 do $$
 declare
     role_name text;
