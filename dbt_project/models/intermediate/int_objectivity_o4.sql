@@ -343,8 +343,9 @@ gap2 as (
                 'Отметка ВПР и отметка по журналу различаются на 2 и более у '
                 || {{ ru_num('100.0 * n_gap2 / n_total') }}
                 || ' % работ (' || n_gap2 || ' из ' || n_total || ') при пороге '
-                || {{ ru_num('100 * gap2_share') }} || ' % и ' || {{ ru_num('100 * coalesce(region_gap2, 0)') }}
-                || ' % по региону; ' || {{ ru_p('stats.binom_sf(n_gap2, n_total, gap2_null)') }}
+                || {{ ru_num('100 * gap2_share') }} || ' % и '
+                || coalesce({{ ru_num('100 * region_gap2') }} || ' % по региону', 'нет данных по региону')
+                || '; ' || {{ ru_p('stats.binom_sf(n_gap2, n_total, gap2_null)') }}
         end as explanation,
         gap2_reason as insufficient_reason,
         'недостаточно данных' as insufficient_status,

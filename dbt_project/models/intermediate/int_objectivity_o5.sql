@@ -213,10 +213,14 @@ check_rows as (
         case when years_used in ('previous', 'next') then 'single_year' else 'main' end as sub_check,
         case when all_individual then 'individual' else 'aggregated' end as data_basis,
         coalesce(n_used, n_participants) as n_participants,
-        case when years_used = 'next' then fall else gain end as effect,
+        -- the rule compares a rank with its threshold, so the effect is that rank (the gain and fall in SD are in
+        -- the explanation)
+        case years_used when 'both' then score_rank when 'previous' then gain_rank else 1 - next_gain_rank end
+            as effect,
         case
-            when years_used = 'next' then 'станд. откл. падения относительно региона на следующий год'
-            else 'станд. откл. роста относительно региона за год'
+            when years_used = 'both' then 'доля школ региона с меньшим показателем «рост, затем падение»'
+            when years_used = 'previous' then 'доля школ региона с меньшим ростом за год'
+            else 'доля школ региона с меньшим падением на следующий год'
         end as effect_unit,
         case when years_used = 'both' then 1 - top_share else 1 - single_year_top end as threshold,
         '≥' as comparison,

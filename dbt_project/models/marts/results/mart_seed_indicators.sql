@@ -107,12 +107,14 @@ first_ranked as (
     select min(school_year) as school_year from {{ ref('int_low_results_candidates') }}
 ),
 
--- municipality-years whose schools' results went through the objectivity checks
+-- municipality-years where the objectivity checks could be computed for at least one school (a school-year whose
+-- checks all lack data does not make the count of candidates needing confirmation known)
 objectivity_years as (
     select distinct
         municipality,
         school_year
     from {{ ref('mart_objectivity') }}
+    where status <> 'недостаточно данных'
 ),
 
 -- I03: improvement programmes
