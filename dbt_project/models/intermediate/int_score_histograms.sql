@@ -83,21 +83,7 @@ distributions as (
 ),
 
 points as (
-    select
-        1 as source_rank,
-        load_id,
-        source_row,
-        score,
-        pct
-    from {{ source('raw', 'vpr_score_stat_points') }}
-    union all
-    select
-        2 as source_rank,
-        load_id,
-        source_row,
-        score,
-        pct
-    from {{ source('raw', 'vpr_flat_score_points') }}
+    select * from {{ ref('stg_fis_oko__vpr_score_points') }}
 ),
 
 report_counts as (
@@ -108,7 +94,6 @@ report_counts as (
         points.score::integer as score,
         sum(points.pct) as pct
     from points
-    where points.score >= 0 and points.pct between 0 and 100
     group by points.source_rank, points.load_id, points.source_row, points.score
 ),
 

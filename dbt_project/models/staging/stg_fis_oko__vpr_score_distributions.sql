@@ -39,21 +39,7 @@ rows_ as (
 ),
 
 points as (
-    select
-        1 as source_rank,
-        load_id,
-        source_row,
-        score,
-        pct
-    from {{ source('raw', 'vpr_score_stat_points') }}
-    union all
-    select
-        2 as source_rank,
-        load_id,
-        source_row,
-        score,
-        pct
-    from {{ source('raw', 'vpr_flat_score_points') }}
+    select * from {{ ref('stg_fis_oko__vpr_score_points') }}
 ),
 
 moments as (
@@ -67,7 +53,6 @@ moments as (
         -- E[X²] from the shares; the variance is taken against the mean below
         sum(score::numeric * score * pct) / nullif(sum(pct), 0) as mean_square
     from points
-    where score >= 0 and pct between 0 and 100
     group by source_rank, load_id, source_row
 )
 
