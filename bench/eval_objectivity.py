@@ -16,8 +16,11 @@ O5/O6 — must flag the planted school-year (any row of the check for the school
 - honest_flag_rate = school-years of never-planted schools flagged by the same check(s) / school-years of
   never-planted schools where the check was computed.
 
-Also printed: a kind × check table (share of planted school-years flagged by each check, honest school-years
-in the last row) and the overall status of mart_objectivity for planted and honest school-years.
+Also printed: an upper bound of cut_bunching's recall (bench/power_bounds.py: the best test that knows where,
+at which cut and how many pupils were moved, at the same honest flag rate), so that a low recall can be told from
+a manipulation too small for any test; a kind × check table (share of planted school-years flagged by each
+check, honest school-years in the last row) and the overall status of mart_objectivity for planted and honest
+school-years.
 """
 
 from __future__ import annotations
@@ -214,6 +217,54 @@ def read_marts(url: str) -> tuple[list, list] | None:
     return flags, statuses
 
 
+def bunching_bounds(url: str, truth: dict, honest_rate: float = 0.02) -> list[float]:
+    """The oracle's power (power_bounds.bunching_oracle_power) for every planted cut_bunching school-year whose
+    planted cells have a score histogram. The honest expected counts are the observed ones with the moved pupils
+    put back (all of a cell's moved pupils at its lowest planted cut, which only favours the oracle)."""
+    from power_bounds import bunching_oracle_power
+
+    with psycopg.connect(url) as conn:
+        hist = defaultdict(dict)
+        for school, year, subject, grade, score, pupils in conn.execute(
+                "select school_id, school_year, subject_code, grade, score, pupils "
+                "from intermediate.int_score_histograms where distribution_ok"):
+            hist[(school, year, subject, grade)][score] = pupils
+        scales = conn.execute("select subject_code, grade, mark, min_primary_score, valid_from, valid_to "
+                              "from reference.vpr_mark_scales where mark >= 3").fetchall()
+
+    def cut(year: int, subject: str, grade: int, mark: int) -> int | None:
+        return next((c for s, g, mk, c, lo, hi in scales if (s, g, mk) == (subject, grade, mark) and lo <= year <= hi),
+                    None)
+
+    powers = []
+    for sid, school in truth["schools"].items():
+        for entry in school.get("inflation") or []:
+            if entry["method"] != "cut_bunching":
+                continue
+            year, mark = int(entry["year"]), min(entry.get("params", {}).get("cuts") or [3])
+            cells = []
+            for c in entry.get("cells") or []:
+                counts, at = hist.get((sid, year, c["subject_code"], int(c["grade"]))), \
+                    cut(year, c["subject_code"], int(c["grade"]), mark)
+                if not counts or at is None:
+                    continue
+                m = int(c.get("n_changed", 0))
+                cells.append((m, counts.get(at, 0) - m, counts.get(at - 1, 0) + counts.get(at - 2, 0) + m))
+            power = bunching_oracle_power(cells, honest_rate)
+            if power is not None:
+                powers.append(power)
+    return powers
+
+
+def print_bunching_bounds(powers: list[float], honest_rate: float = 0.02) -> None:
+    if not powers:
+        return
+    print(f"\ncut_bunching, the best possible test (knows the planted cells, the cut and the pupils moved; honest "
+          f"flag rate {100 * honest_rate:.0f} %):\n  expected recall {sum(powers) / len(powers):.3f} over "
+          f"{len(powers)} planted school-years with histograms; power ≥ 0.9 in {sum(p >= 0.9 for p in powers)}, "
+          f"median power {sorted(powers)[len(powers) // 2]:.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--landing", type=Path, default=None,
@@ -247,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         results[profile] = evaluate(truth, *marts)
         if not args.json:
             print_profile(profile, results[profile])
+            print_bunching_bounds(bunching_bounds(url, truth))
     if args.json:
         print(json.dumps(machine(results), ensure_ascii=False))
     return 0 if all(r is not None for r in results.values()) else 1

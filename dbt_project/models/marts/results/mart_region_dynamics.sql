@@ -77,35 +77,35 @@ flagged as (
         measured.*,
         case
             when not measured.is_suppressed then
-                coalesce(
+                (
                     (measured.low_change_lower_pp > 0 or measured.low_change_upper_pp < 0)
-                    and abs(measured.low_h) >= measured.min_effect, false
+                    and abs(measured.low_h) >= measured.min_effect
                 )
         end as own_break_low,
         case
             when not measured.is_suppressed then
-                coalesce(
+                (
                     (measured.quality_change_lower_pp > 0 or measured.quality_change_upper_pp < 0)
-                    and abs(measured.quality_h) >= measured.min_effect, false
+                    and abs(measured.quality_h) >= measured.min_effect
                 )
         end as own_break_quality,
         case
             when not measured.is_suppressed then
-                coalesce(
-                    measured.mean_mark_p <= measured.alpha and abs(measured.mean_mark_d) >= measured.min_effect, false
+                (
+                    measured.mean_mark_p <= measured.alpha and abs(measured.mean_mark_d) >= measured.min_effect
                 )
         end as own_break_mean_mark,
         case
             when not measured.is_suppressed then
-                coalesce(
-                    measured.mean_score_p <= measured.alpha and abs(measured.mean_score_d) >= measured.min_effect, false
+                (
+                    measured.mean_score_p <= measured.alpha and abs(measured.mean_score_d) >= measured.min_effect
                 )
         end as own_break_mean_score,
         case
             when not measured.is_suppressed then
-                coalesce(
+                (
                     abs(measured.region_probit_shift) >= measured.min_effect
-                    and abs(measured.region_probit_shift) >= measured.confidence_z * measured.probit_se, false
+                    and abs(measured.region_probit_shift) >= measured.confidence_z * measured.probit_se
                 )
         end as own_break_probit,
         -- significant at all (without the effect threshold): the share's interval excludes 0, p ≤ α
@@ -123,8 +123,14 @@ broken as (
     -- own rule: it tells whether the pupils' performance moved too, or only the marks.
     select
         flagged.*,
-        flagged.own_break_low or flagged.own_break_quality or flagged.own_break_mean_mark
-        or flagged.own_break_mean_score or flagged.own_break_probit as is_region_break
+        -- a measure that cannot be computed (null) neither makes nor rules out the break; the cell is judged on
+        -- the measures it has
+        case
+            when not flagged.is_suppressed then
+                coalesce(flagged.own_break_low, false) or coalesce(flagged.own_break_quality, false)
+                or coalesce(flagged.own_break_mean_mark, false) or coalesce(flagged.own_break_mean_score, false)
+                or coalesce(flagged.own_break_probit, false)
+        end as is_region_break
     from flagged
 ),
 
