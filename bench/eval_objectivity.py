@@ -219,8 +219,8 @@ def read_marts(url: str) -> tuple[list, list] | None:
 
 def bunching_bounds(url: str, truth: dict, honest_rate: float = 0.02) -> list[float]:
     """The oracle's power (power_bounds.bunching_oracle_power) for every planted cut_bunching school-year whose
-    planted cells have a score histogram. The honest expected counts are the observed ones with the moved pupils
-    put back (all of a cell's moved pupils at its lowest planted cut, which only favours the oracle)."""
+    planted cells have a score histogram (all of a cell's moved pupils at its lowest planted cut, which only
+    favours the oracle)."""
     from power_bounds import bunching_oracle_power
 
     with psycopg.connect(url) as conn:
@@ -248,8 +248,11 @@ def bunching_bounds(url: str, truth: dict, honest_rate: float = 0.02) -> list[fl
                     cut(year, c["subject_code"], int(c["grade"]), mark)
                 if not counts or at is None:
                     continue
-                m = int(c.get("n_changed", 0))
-                cells.append((m, counts.get(at, 0) - m, counts.get(at - 1, 0) + counts.get(at - 2, 0) + m))
+                # the school's honest expected count per score near the cut: the mean over the six scores
+                # c − 3 … c + 2, which moving pupils from c − 2, c − 1 to c leaves unchanged (a local average, not
+                # the realised counts, whose zeros would hand the oracle a certainty it cannot have)
+                per_score = sum(counts.get(score, 0) for score in range(at - 3, at + 3)) / 6
+                cells.append((int(c.get("n_changed", 0)), per_score, 2 * per_score))
             power = bunching_oracle_power(cells, honest_rate)
             if power is not None:
                 powers.append(power)
