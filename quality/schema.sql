@@ -135,6 +135,17 @@ create table if not exists qc.withheld_marts (
     withheld_at timestamptz not null default now()
 );
 
+-- Airflow tasks that failed (the DAGs' on_failure_callback), so that a failure is visible beside the checks.
+create table if not exists qc.task_failures (
+    failure_id bigserial primary key,
+    dag_id text not null,
+    task_id text not null,
+    run_id text,
+    try_number integer,
+    error text,
+    failed_at timestamptz not null default now()
+);
+
 comment on schema qc is 'Контроль качества данных: прогоны проверок, результаты ожиданий GX, блокировки, карантин';
 comment on table qc.runs is 'Прогоны проверки данных: время, итог (пройдено, предупреждения, блокировки)';
 comment on table qc.run_loads is 'Файлы и загрузки, поступившие в прогоне, со статусом и муниципалитетом';
@@ -145,6 +156,7 @@ comment on table qc.expectation_failures is
 comment on table qc.blocked_loads is 'Заблокированные загрузки: не попадают в витрины до исправленного файла';
 comment on table qc.quarantine_summary is 'Отложенные строки по прогону, потоку, муниципалитету и причине';
 comment on table qc.withheld_marts is 'Витрины, закрытые для чтения (BI, аналитики) до успешной проверки';
+comment on table qc.task_failures is 'Сбои задач Airflow: DAG, задача, запуск, попытка, текст ошибки';
 comment on table qc.feed_volumes is 'Объёмы данных по потокам, учебным годам и муниципалитетам на момент прогона';
 
 -- Working objects of the runner, readable by nobody else: the loads being validated now (one run at a

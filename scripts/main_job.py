@@ -1,14 +1,21 @@
-"""The main job: start the warehouse, run the region pipeline through Airflow, print a summary.
+"""The main job: the demo region through the whole chain of DAGs, on a local Airflow and the embedded PostgreSQL.
 
-The last line printed is the warehouse's connection URL alone; the server keeps running afterwards
-(``bash scripts/stop.sh`` stops it). Airflow's own output goes to ``.local/logs/``.
+1. The warehouse starts (embedded, or the server EDU_WAREHOUSE_URL names).
+2. The demo region is generated into the landing folder if it holds no files yet — here, explicitly: no DAG ever
+   writes synthetic files.
+3. dbt parses the project (the manifest Cosmos renders the build DAG from); Airflow's metadata database is
+   migrated and its pools created; the API server, scheduler, DAG processor and triggerer start.
+4. The three load DAGs are triggered; the marts DAG starts on their Assets, the validation DAG on the marts'.
+5. When every run has finished, the components stop; the summary of files, rows and quarantined rows, each
+   DAG's wall time, then ``Отчёт о проверке данных: <path>`` and, alone on the last line, the warehouse URL.
+
+Task logs stay in ``.local/airflow/logs`` and the runs in Airflow's database: ``bash scripts/airflow_ui.sh`` shows
+them in the Airflow UI. The warehouse keeps running afterwards (``bash scripts/stop.sh`` stops it).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import subprocess
 import sys
 import time
@@ -17,55 +24,88 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingestion.run import connect, ledger_summary  # noqa: E402
+from ingestion.core import landing as landing_folder  # noqa: E402
+from ingestion.run import connect, feed_folders, ledger_summary  # noqa: E402
+from warehouse import orchestration as names  # noqa: E402
+from warehouse.airflow_local import LOG_DIR, LocalAirflow  # noqa: E402
 from warehouse.config import warehouse_url  # noqa: E402
-from warehouse.paths import LANDING_DIR, LOCAL_DIR, REPORT_DIR  # noqa: E402
+from warehouse.dbt import parse_manifest  # noqa: E402
+from warehouse.paths import LANDING_DIR, REPORT_DIR  # noqa: E402
 
 REPORT_INDEX = REPORT_DIR / "index.html"
+LOAD_DAGS = (names.DAG_LOAD_REGIONAL, names.DAG_LOAD_FEDERAL, names.DAG_LOAD_MUNICIPAL)
+ALL_DAGS = (*LOAD_DAGS, names.DAG_BUILD, names.DAG_VALIDATE, names.DAG_RELOAD)
 
-DAG_ID = "edu_region_pipeline"
+
+def has_files(landing: Path) -> bool:
+    """Any file the feeds read or the ledger would refuse (the generator's answer key ``_truth`` is no file)."""
+    if not landing.exists():
+        return False
+    scan = landing_folder.scan(landing, feed_folders())
+    return bool(scan.unread) or any(landing_folder.feed_files(landing / folder) for folder in feed_folders()
+                                    if (landing / folder).is_dir())
 
 
-def run_logged(args: list[str], log_file: Path) -> int:
-    with log_file.open("a") as log:
-        log.write(f"\n$ {' '.join(args)}\n")
-        log.flush()
-        return subprocess.run(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT).returncode
+def generate_demo(landing: Path, schools: int, seed: int) -> None:
+    print(f"Папка приёма {landing} пуста: генерация демо-региона ({schools} школ, зерно {seed})…")
+    subprocess.run([sys.executable, "-m", "ingestion.demo", "--out", str(landing), "--schools", str(schools),
+                    "--seed", str(seed)], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Основной запуск: конвейер демо-региона через Airflow")
+    parser = argparse.ArgumentParser(description="Основной запуск: демо-регион через цепочку DAG Airflow")
     parser.add_argument("--landing", type=Path, default=LANDING_DIR)
     parser.add_argument("--schools", type=int, default=160, help="число школ демо-региона")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
+    landing = args.landing.resolve()
 
     started = time.monotonic()
     url = warehouse_url()
-    os.environ["EDU_WAREHOUSE_URL"] = url  # the Airflow tasks use the same server
-    logs = LOCAL_DIR / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log_file = logs / "main_job.log"
     print(f"Хранилище: {url}")
-    if run_logged(["airflow", "db", "migrate"], log_file) != 0:
-        print(f"Не удалось подготовить базу метаданных Airflow; подробности: {log_file}", file=sys.stderr)
+    if not has_files(landing):
+        generate_demo(landing, args.schools, args.seed)
+    if not parse_manifest():
+        print("dbt parse завершился с ошибкой: манифест для Cosmos не построен", file=sys.stderr)
         return 1
-    conf = {"landing": str(args.landing.resolve()), "demo_schools": args.schools, "demo_seed": args.seed}
-    print(f"Запуск DAG {DAG_ID} (журнал Airflow: {log_file})…")
-    code = run_logged(["airflow", "dags", "test", DAG_ID, "--conf", json.dumps(conf)], log_file)
+    local = LocalAirflow.for_embedded(url)
+    try:
+        local.prepare()
+        local.start()
+        print(f"Airflow запущен (UI: http://127.0.0.1:{local.api_port}, журналы: {LOG_DIR})")
+        local.wait_for_dags(ALL_DAGS)
+        local.airflow("dags", "unpause", "--treat-dag-id-as-regex", "-y", "^edu_")
+        conf = {"landing": str(landing)}
+        for dag_id in LOAD_DAGS:
+            local.trigger(dag_id, conf)
+        print("Загрузки запущены: " + ", ".join(LOAD_DAGS) + "; витрины и проверки — по их Assets…")
+        local.wait_until_idle(ALL_DAGS)
+        runs = local.run_summary(ALL_DAGS)
+    except RuntimeError as error:
+        print(f"Ошибка запуска Airflow: {error}", file=sys.stderr)
+        return 1
+    finally:
+        local.stop()
+
     with connect(url) as conn:
         print(ledger_summary(conn))
         marts = [f"marts.{name}" for (name,) in conn.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
     if marts:
         print("Витрины для запросов: " + ", ".join(marts))
+    print("Запуски DAG:")
+    for dag_id, run_id, run_type, state, seconds in runs:
+        print(f"  {dag_id:<24} {run_type:<16} {state:<8} {seconds or 0:6.0f} с  ({run_id})")
+    failed = [f"{d} ({r})" for d, r, _, s, _ in runs if s != "success"]
     elapsed = time.monotonic() - started
     report = f"Отчёт о проверке данных: {REPORT_INDEX}" if REPORT_INDEX.exists() else (
         "Отчёт о проверке данных не построен: см. журнал задачи build_report")
-    if code != 0:
+    if failed or not any(d == names.DAG_VALIDATE for d, *_ in runs):
         print(report)
-        print(f"DAG {DAG_ID} завершился с ошибкой за {elapsed:.0f} с; подробности: {log_file}", file=sys.stderr)
-        return code
+        print(f"Цепочка DAG завершилась с ошибкой за {elapsed:.0f} с: " + (", ".join(failed) or
+              "проверка витрин не запускалась") + f"; журналы задач: {LOG_DIR.parent / 'airflow' / 'logs'}",
+              file=sys.stderr)
+        return 1
     print(f"Готово за {elapsed:.0f} с. Остановить хранилище: bash scripts/stop.sh")
     print(report)  # the line before the URL: where the analysts' report is
     print(url)

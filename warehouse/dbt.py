@@ -51,5 +51,16 @@ def run_dbt(args: list[str], url: str | None = None) -> bool:
     return bool(result.success)
 
 
+def parse_manifest() -> bool:
+    """``dbt parse``: target/manifest.json, from which Cosmos renders the build DAG. Needs no connection."""
+    import airflow  # noqa: F401  (see run_dbt)
+    from dbt.cli.main import dbtRunner
+
+    for name, value in profile_env("postgresql://localhost/edu").items():
+        os.environ.setdefault(name, value)
+    result = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)])
+    return bool(result.success)
+
+
 if __name__ == "__main__":
     raise SystemExit(0 if run_dbt(sys.argv[1:] or ["build"]) else 1)

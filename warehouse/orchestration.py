@@ -26,7 +26,7 @@ DAG_LOAD_MUNICIPAL = "edu_load_municipal"
 DAG_BUILD = "edu_build_marts"
 DAG_VALIDATE = "edu_validate_marts"
 DAG_RELOAD = "edu_reload_school_year"
-DAG_DEMO = "edu_demo_region"
+# No DAG writes synthetic files: the main job generates the demo region itself (python -m ingestion.demo).
 
 # Asset URIs name the warehouse by its compose service name, so that they are the same on every deployment.
 WAREHOUSE_URI = "postgres://warehouse:5432/edu"

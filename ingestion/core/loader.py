@@ -141,11 +141,13 @@ class FeedLoader:
     def resolves_schools(self) -> bool:
         return self.school_code_column() is not None
 
-    def load(self, path: Path) -> LoadResult:
+    def load(self, path: Path, force: bool = False) -> LoadResult:
         """Load one file. Whatever goes wrong inside it is this file's failure, never the run's.
 
         The failure is recorded in the ledger (status 'failed', a Russian message naming the file) and
         returned; only a lost database connection is raised, since no later file could load either.
+        `force` loads a file already loaded again (a reviewed reload of a school year, ingestion.run): its new
+        load replaces the earlier one's rows partition by partition, like a corrected file would.
         """
         path = Path(path)
         ledger.mark_interrupted(self.conn)
@@ -156,7 +158,7 @@ class FeedLoader:
             try:
                 with self.conn.transaction():
                     record = ledger.register_file(self.conn, self.feed, path, self.archive_dir)
-                    if record.already_loaded:
+                    if record.already_loaded and not force:
                         return LoadResult(self.feed, path.name, "skipped",
                                           message="файл с той же контрольной суммой уже загружен")
                     load_id = ledger.start_load(self.conn, record.file_id, self.feed)
