@@ -48,7 +48,7 @@ def _dbt_group(group_id: str, select: list[str], exclude: list[str]):
 
     return DbtTaskGroup(
         group_id=group_id,
-        project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST),
+        project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST, install_dbt_deps=False),
         profile_config=ProfileConfig(
             profile_name="edu_warehouse", target_name="default",
             profile_mapping=PostgresUserPasswordProfileMapping(
@@ -58,7 +58,7 @@ def _dbt_group(group_id: str, select: list[str], exclude: list[str]):
                                          invocation_mode=InvocationMode.DBT_RUNNER),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, select=select, exclude=exclude,
                                    emit_datasets=False),
-        operator_args={"install_deps": False, "pool": names.POOL_DBT},
+        operator_args={"pool": names.POOL_DBT},
         default_args={"retries": 0},  # dbt build is rerun whole by the next run; a half-retried group is not
     )
 

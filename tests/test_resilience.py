@@ -448,31 +448,23 @@ def test_the_schema_step_upgrades_a_warehouse_of_the_previous_version(conn):
     conn.execute("insert into raw.load_ledger (file_id, feed, status) values (%s, 'unread', 'refused')", (file_id,))
 
 
-# ---------------------------------------------------------------- the DAG's report and check
-def test_the_dag_reports_failed_files_builds_the_marts_then_fails_the_run():
-    pytest.importorskip("airflow")
-    import importlib.util
+# ---------------------------------------------------------------- the load DAGs' summary and check
+def test_a_family_summary_names_the_failed_files_and_an_empty_landing_says_nothing_was_loaded(landing, conn, db_url,
+                                                                                          monkeypatch):
+    from datetime import UTC, datetime
 
-    spec = importlib.util.spec_from_file_location("edu_dag", Path(__file__).parent.parent / "dags" /
-                                                  "edu_region_pipeline.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    dag = module.edu_region_pipeline()
-    tasks = dag.task_dict
-    assert tasks["report"].downstream_task_ids == {"validate_feeds"}
-    assert tasks["validate_feeds"].downstream_task_ids == {"build_marts"}
-    assert tasks["build_marts"].downstream_task_ids == {"validate_marts"}
-    assert tasks["validate_marts"].downstream_task_ids == {"build_report", "check_files"}
-    assert "record_unread" in tasks["load_registry"].downstream_task_ids
-    assert "report" in tasks["record_unread"].downstream_task_ids
-    assert tasks["report"].trigger_rule == tasks["check_files"].trigger_rule == "all_success"
-    outcome = {"files": 3, "rows_loaded": 10, "not_loaded": ["Файл «пустой.csv»: файл пуст"]}
-    with pytest.raises(RuntimeError, match=r"пустой\.csv"):
-        tasks["check_files"].python_callable(outcome)
-    tasks["check_files"].python_callable({**outcome, "not_loaded": []})
-    blocked = "Файл «школа.xlsx» (vpr_individual) заблокирован проверками качества данных: отметка от 2 до 5"
-    with pytest.raises(RuntimeError, match=r"школа\.xlsx"):
-        tasks["check_files"].python_callable({**outcome, "not_loaded": [], "blocked": [blocked]})
+    from warehouse import airflow_common
+
+    monkeypatch.setenv("EDU_WAREHOUSE_URL", db_url)
+    since = datetime.now(UTC)
+    text, problems = airflow_common.family_summary(("vacancies", "teachers"), since, str(landing))
+    assert "нет файлов" in text and "ничего не загружено" in text and problems == []
+    (landing / "vacancies").mkdir(exist_ok=True)
+    (landing / "vacancies" / "Вакансии_пустой.csv").write_bytes(b"")
+    load_all(conn, landing, feeds=["vacancies"], key=b"summary-test-key-0123456789abcdef")
+    text, problems = airflow_common.family_summary(("vacancies", "teachers"), since, str(landing))
+    assert "vacancies" in text and "Новых загрузок в этом запуске: 1" in text
+    assert len(problems) == 1 and "Вакансии_пустой.csv" in problems[0] and "failed" in problems[0]
 
 
 # ---------------------------------------------------------------- a whole landing

@@ -235,3 +235,30 @@ class LocalAirflow:
             return conn.execute(
                 "select dag_id, run_id, run_type, state, extract(epoch from end_date - start_date) from dag_run "
                 "where dag_id = any(%s) order by start_date", (list(dag_ids),)).fetchall()
+
+
+def main(argv: list[str]) -> int:
+    """``python -m warehouse.airflow_local ui``: the Airflow UI over the main job's runs, until Ctrl-C."""
+    if argv[:1] != ["ui"]:
+        print("usage: python -m warehouse.airflow_local ui", file=sys.stderr)
+        return 2
+    from warehouse.config import warehouse_url
+
+    local = LocalAirflow.for_embedded(warehouse_url())
+    local.prepare()
+    local.start()
+    print(f"Airflow UI: http://127.0.0.1:{local.api_port}/ (пользователь admin, пароль — в файле "
+          f"{Path(local.env()['AIRFLOW_HOME']) / 'simple_auth_manager_passwords.json.generated'}); "
+          "остановить: Ctrl-C", flush=True)
+    try:
+        while True:
+            local._check_alive()
+            time.sleep(5)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        local.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
