@@ -3,7 +3,9 @@
 Scheduled on the raw tables' Assets: any load DAG that changed a raw table starts it. First the feed suites
 (Great Expectations, ``expectations/``) check the loads that arrived since the last run and block those that fail a
 blocking check (``raw_current`` then hides their rows); then dbt builds the layers in the order their models need:
-reference (seeds and method parameters), staging, core dimensions, intermediate models, then the mart families.
+reference (seeds and method parameters), staging, core dimensions, intermediate models, then the mart families;
+each group's tests run after all its models (a test whose parents span groups runs in the group of its last
+parent: dbt's 'buildable' indirect selection).
 Cosmos parses ``dbt_project/target/manifest.json`` (made by ``dbt parse`` when the project is installed), so the
 DAG parses in well under a second, and runs each group in the watcher mode: one ``dbt build`` of the group (its
 models, then their tests, dbt's own order) and one light task per model that shows the model's own outcome.
@@ -27,12 +29,12 @@ DBT_DIR = ROOT / "dbt_project"
 MANIFEST = DBT_DIR / "target" / "manifest.json"
 
 # (group, selection, exclusion): in the order the models need each other (dbt_project/target/manifest.json);
-# int_method_parameters/int_objectivity_parameters (read by staging) are built with the seeds.
+# int_method_parameters (read by a staging model) is built with the seeds.
 LAYERS = (
-    ("reference", ["resource_type:seed", "int_method_parameters", "int_objectivity_parameters"], []),
+    ("reference", ["resource_type:seed", "int_method_parameters"], []),
     ("staging", ["path:models/staging"], []),
     ("core", ["path:models/marts/core"], []),
-    ("intermediate", ["path:models/intermediate"], ["int_method_parameters", "int_objectivity_parameters"]),
+    ("intermediate", ["path:models/intermediate"], ["int_method_parameters"]),
     ("facts", ["path:models/marts/facts"], []),
     ("objectivity", ["path:models/marts/objectivity"], []),
     ("results", ["path:models/marts/results"], []),
@@ -40,15 +42,17 @@ LAYERS = (
 MART_ASSETS = mart_assets()
 
 
-def _dbt_group(group_id: str, select: list[str], exclude: list[str]):
+def _dbt_group(group_id: str, select: list[str], exclude: list[str], last: bool):
     import airflow  # noqa: F401  (cosmos imports airflow's settings; importing airflow first avoids a cycle)
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
     from cosmos.profiles import PostgresUserPasswordProfileMapping
 
     return DbtTaskGroup(
         group_id=group_id,
-        project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST, install_dbt_deps=False),
+        # the access grants (on-run-end hook) after the last group only, when every schema exists
+        project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST, install_dbt_deps=False,
+                                     dbt_vars={"grant_access": last}),
         profile_config=ProfileConfig(
             profile_name="edu_warehouse", target_name="default",
             profile_mapping=PostgresUserPasswordProfileMapping(
@@ -56,9 +60,12 @@ def _dbt_group(group_id: str, select: list[str], exclude: list[str]):
         ),
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.WATCHER,
                                          invocation_mode=InvocationMode.DBT_RUNNER),
+        # the group's tests after all its models, in one `dbt test` (a task per model shows the model's outcome)
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, select=select, exclude=exclude,
-                                   emit_datasets=False),
-        operator_args={"pool": names.POOL_DBT},
+                                   test_behavior=TestBehavior.AFTER_ALL, emit_datasets=False),
+        # a test runs in the group that builds the last of its parents ('buildable'), not in the first one that
+        # selects one of them (dbt's default 'eager' would run a mart's test with the seeds, before the mart)
+        operator_args={"pool": names.POOL_DBT, "dbt_cmd_flags": ["--indirect-selection", "buildable"]},
         default_args={"retries": 0},  # dbt build is rerun whole by the next run; a half-retried group is not
     )
 
@@ -120,7 +127,7 @@ def edu_build_marts():
     wait_for_loads() >> qc_run
     previous = anything_new(qc_run)
     for group_id, select, exclude in LAYERS:
-        group = _dbt_group(group_id, select, exclude)
+        group = _dbt_group(group_id, select, exclude, last=group_id == LAYERS[-1][0])
         previous >> group
         previous = group
     previous >> publish(qc_run)

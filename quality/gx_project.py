@@ -36,6 +36,12 @@ def context(url: str, docs_dir: Path):
 
     os.environ["EDU_GX_URL"] = sqlalchemy_url(url)
     CONTEXT_DIR.mkdir(parents=True, exist_ok=True)
+    # Validation definitions and checkpoints are made again by every run (validate.py, add_or_update); stored ones
+    # of an earlier version may name table assets that no longer exist, and GX then refuses to load them. The
+    # caller holds the qc lock, so no other run is reading them.
+    for store in ("validation_definitions", "checkpoints"):
+        for stale in (CONTEXT_DIR / "gx" / store).glob("*.json"):
+            stale.unlink()
     ctx = gx.get_context(mode="file", project_root_dir=str(CONTEXT_DIR))
     ctx.data_sources.add_or_update_postgres(DATASOURCE, connection_string="${EDU_GX_URL}")
     docs_dir.mkdir(parents=True, exist_ok=True)
