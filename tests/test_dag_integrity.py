@@ -106,3 +106,17 @@ def test_no_dag_generates_demo_files():
 
     for path in (ROOT / "dags").glob("*.py"):
         assert "ingestion.demo" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_the_failure_callback_records_the_failed_task_in_qc(db_url, conn, monkeypatch):
+    from types import SimpleNamespace
+
+    monkeypatch.setenv("EDU_WAREHOUSE_URL", db_url)
+    monkeypatch.delenv(f"AIRFLOW_CONN_{orchestration.CONN_QC.upper()}", raising=False)
+    ti = SimpleNamespace(dag_id="edu_load_federal", task_id="vpr_individual", run_id="manual__1", try_number=3)
+    airflow_common.record_failure({"ti": ti, "exception": RuntimeError("соединение с хранилищем потеряно")})
+    assert conn.execute("select dag_id, task_id, run_id, try_number, error from qc.task_failures").fetchall() == [
+        ("edu_load_federal", "vpr_individual", "manual__1", 3, "соединение с хранилищем потеряно")]
+    # a callback that cannot reach the warehouse logs and returns: it never hides the task's own error
+    monkeypatch.setenv("EDU_WAREHOUSE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    airflow_common.record_failure({"ti": ti, "exception": RuntimeError("x")})
