@@ -9,6 +9,7 @@ ENV PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/opt/edu \
     AIRFLOW_HOME=/opt/airflow \
+    HOME=/opt/airflow \
     DBT_SEND_ANONYMOUS_USAGE_STATS=false
 
 WORKDIR /opt/edu
