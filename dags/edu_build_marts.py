@@ -48,7 +48,7 @@ def _dbt_group(group_id: str, select: list[str], exclude: list[str], last: bool)
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
     from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-    return DbtTaskGroup(
+    group = DbtTaskGroup(
         group_id=group_id,
         # the access grants (on-run-end hook) after the last group only, when every schema exists
         project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=MANIFEST, install_dbt_deps=False,
@@ -65,9 +65,14 @@ def _dbt_group(group_id: str, select: list[str], exclude: list[str], last: bool)
                                    test_behavior=TestBehavior.AFTER_ALL, emit_datasets=False),
         # a test runs in the group that builds the last of its parents ('buildable'), not in the first one that
         # selects one of them (dbt's default 'eager' would run a mart's test with the seeds, before the mart)
-        operator_args={"pool": names.POOL_DBT, "dbt_cmd_flags": ["--indirect-selection", "buildable"]},
+        operator_args={"dbt_cmd_flags": ["--indirect-selection", "buildable"]},
         default_args={"retries": 0},  # dbt build is rerun whole by the next run; a half-retried group is not
     )
+    # the group's one dbt process takes the dbt pool; the light per-model tasks that report it do not
+    for t in group.children.values():
+        if getattr(t, "task_id", "").endswith("dbt_producer_watcher"):
+            t.pool = names.POOL_DBT
+    return group
 
 
 @dag(

@@ -43,6 +43,15 @@ def edu_validate_marts():
 
         return build()
 
+    @task(execution_timeout=timedelta(minutes=20))
+    def build_dbt_docs() -> str:
+        """dbt docs of the warehouse (descriptions, lineage, exposures) beside the report, served with it."""
+        from warehouse import orchestration
+        from warehouse.config import warehouse_url
+        from warehouse.dbt import build_docs
+
+        return str(build_docs(warehouse_url(orchestration.CONN_TRANSFORMER)))
+
     @task(retries=0)
     def check_checks(qc_run_id: int) -> None:
         """Fails the run if an expectation could not be evaluated, naming it."""
@@ -52,6 +61,7 @@ def edu_validate_marts():
 
     qc_run = validate_marts()
     qc_run >> build_report()
+    qc_run >> build_dbt_docs()
     check_checks(qc_run)
 
 
