@@ -65,13 +65,17 @@ def _dbt_group(group_id: str, select: list[str], exclude: list[str], last: bool)
                                    test_behavior=TestBehavior.AFTER_ALL, emit_datasets=False),
         # a test runs in the group that builds the last of its parents ('buildable'), not in the first one that
         # selects one of them (dbt's default 'eager' would run a mart's test with the seeds, before the mart)
-        operator_args={"dbt_cmd_flags": ["--indirect-selection", "buildable"]},
-        default_args={"retries": 0},  # dbt build is rerun whole by the next run; a half-retried group is not
+        # The per-model tasks poke the producer's status (every 5 s) instead of deferring: a deferred task whose
+        # trigger fires at once can race the scheduler under load and be marked failed though it succeeded.
+        operator_args={"dbt_cmd_flags": ["--indirect-selection", "buildable"], "deferrable": False,
+                       "poke_interval": 5},
     )
-    # the group's one dbt process takes the dbt pool; the light per-model tasks that report it do not
     for t in group.children.values():
         if getattr(t, "task_id", "").endswith("dbt_producer_watcher"):
-            t.pool = names.POOL_DBT
+            # the group's one dbt process takes the dbt pool and is not retried (the next run builds again)
+            t.pool, t.retries = names.POOL_DBT, 0
+        elif hasattr(t, "retries"):
+            t.retries = 1  # a per-model task only reads the producer's outcome (or runs its one model again)
     return group
 
 
