@@ -126,11 +126,14 @@ def edu_build_marts():
     def anything_new(qc_run_id: int, dag_run=None) -> bool:
         """A run started by Asset events that an earlier build already took (no load new to the checks) builds
         nothing; a run started by hand always builds."""
-        from warehouse.airflow_common import new_loads
+        from warehouse.airflow_common import close_run_without_build, new_loads
 
         count = new_loads(qc_run_id)
         print(f"Новых загрузок с прошлой проверки: {count}")
-        return count > 0 or dag_run.run_type == "manual"
+        if count > 0 or dag_run.run_type == "manual":
+            return True
+        close_run_without_build(qc_run_id)
+        return False
 
     qc_run = validate_feeds()
     wait_for_loads() >> qc_run

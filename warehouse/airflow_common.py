@@ -227,6 +227,18 @@ def new_loads(qc_run_id: int) -> int:
         return conn.execute("select count(*) from qc.run_loads where run_id = %s", (qc_run_id,)).fetchone()[0]
 
 
+def close_run_without_build(qc_run_id: int) -> None:
+    """A build that takes nothing new ends its qc run with the feed checks' outcome (no mart checks follow):
+    left open, the next run would count it as failed."""
+    from ingestion.run import connect
+    from quality import runs
+    from quality.validate import run_status
+    from warehouse.config import warehouse_url
+
+    with connect(warehouse_url(names.CONN_QC)) as conn, conn.transaction():
+        runs.finish_run(conn, qc_run_id, run_status(conn, qc_run_id), None)
+
+
 def registry_loaded() -> bool:
     from ingestion.run import connect
     from warehouse.config import warehouse_url
