@@ -113,6 +113,8 @@ def test_loads_start_the_build_and_the_build_starts_the_checks_and_the_report(ch
         assert status in ("passed", "warned") and report and report.endswith("index.html")
         assert stages == {"feed", "mart"}
         assert conn.execute("select count(*) from qc.task_failures").fetchone() == (0,)
+        # a build that found nothing new closed its qc run instead of leaving it open
+        assert conn.execute("select count(*) from qc.runs where finished_at is null").fetchone() == (0,)
 
 
 def test_reloading_a_year_twice_leaves_the_marts_identical_and_a_later_load_does_not_undo_it(chain):
