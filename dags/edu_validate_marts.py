@@ -37,11 +37,11 @@ def edu_validate_marts():
         return validate_stage("marts", qc_run_of(triggering_asset_events))
 
     @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=30))
-    def build_report() -> str:
+    def build_report(qc_run_id: int | None = None) -> str:
         """The analysts' validation report from the qc schema (also after a failed check: what is known)."""
         from warehouse.airflow_common import build_report as build
 
-        return build()
+        return build(qc_run_id)
 
     @task(execution_timeout=timedelta(minutes=20))
     def build_dbt_docs() -> str:
@@ -60,7 +60,7 @@ def edu_validate_marts():
         fail_on_errored(qc_run_id)
 
     qc_run = validate_marts()
-    qc_run >> build_report()
+    build_report(qc_run)
     qc_run >> build_dbt_docs()
     check_checks(qc_run)
 

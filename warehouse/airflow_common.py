@@ -192,7 +192,8 @@ def qc_run_of(triggering_asset_events) -> int | None:
     return max(runs) if runs else None
 
 
-def build_report() -> str:
+def build_report(qc_run_id: int | None = None) -> str:
+    """The analysts' report; its path is recorded on the qc run it was built after (default: the latest)."""
     from ingestion.run import connect
     from report import build_report as build
     from warehouse.config import warehouse_url
@@ -201,8 +202,8 @@ def build_report() -> str:
     with connect(warehouse_url(names.CONN_QC)) as conn:
         index = build(conn, REPORT_DIR)
         if conn.execute("select to_regclass('qc.runs') is not null").fetchone()[0]:
-            conn.execute("update qc.runs set report_path = %s where run_id = (select max(run_id) from qc.runs)",
-                         (str(index),))
+            conn.execute("update qc.runs set report_path = %s where run_id = coalesce(%s, (select max(run_id) "
+                         "from qc.runs))", (str(index), qc_run_id))
     print(f"Отчёт о проверке данных: {index}")
     return str(index)
 
