@@ -6,9 +6,6 @@ grant usage on schema qc to edu_reader, edu_municipal_analyst;
 grant select on qc.runs, qc.run_loads, qc.validations, qc.expectation_results, qc.expectation_failures,
     qc.blocked_loads, qc.quarantine_summary, qc.feed_volumes, qc.withheld_marts to edu_reader, edu_municipal_analyst;
 revoke all on schema qc_work from edu_reader, edu_municipal_analyst;
--- failed Airflow tasks (warehouse.airflow_common.record_failure): BI only; an error text may quote any
--- municipality's values, so the municipal analysts do not read it
-grant select on qc.task_failures to edu_reader;
 
 -- Quarantined rows without the copies of the rows (row_data may hold anything a file held).
 create or replace view qc.quarantine_rows with (security_barrier) as
