@@ -16,12 +16,13 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ingestion.core import current_views, ledger, replacements, superseded
+from ingestion.core import current_views, grants, ledger, replacements, superseded
 from ingestion.core import landing as landing_folder
 from ingestion.core.ledger import REASONS
 from ingestion.core.loader import FeedLoader, LoadResult
 from ingestion.feeds import BY_FEED, LOADERS
 from warehouse.config import pseudonym_key, warehouse_url
+from warehouse.orchestration import CONN_LOADER
 from warehouse.paths import LANDING_DIR
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def ensure_schema(conn: psycopg.Connection) -> None:
                 conn.execute(statement)
         superseded.ensure_tables(conn)
         current_views.ensure_views(conn)
+        grants.grant_stage_access(conn)  # the next stages' access, where the project's roles exist
 
 
 def feed_folders() -> set[str]:
@@ -261,7 +263,7 @@ def main() -> int:
     parser.add_argument("--feed", action="append", choices=sorted(BY_FEED))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with connect() as conn:
+    with connect(warehouse_url(CONN_LOADER)) as conn:  # on a server: as the loader's role
         results = load_all(conn, args.landing, args.feed)
     print(summary(results, ignored_files(args.landing)))
     # Every file was tried; a non-zero exit tells the caller that some need attention.

@@ -10,6 +10,7 @@ from ingestion.run import connect
 from quality import access
 from quality.validate import run_stage
 from warehouse.config import warehouse_url
+from warehouse.orchestration import CONN_QC
 from warehouse.paths import REPORT_DIR
 
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("great_expectations").setLevel(logging.WARNING)  # its INFO lines are for GX developers
     from pathlib import Path
 
-    url = warehouse_url()
+    url = warehouse_url(CONN_QC)  # on a server: as the checks' role
     docs = Path(args.report_dir) / "gx"
     run_id = args.run_id
     code = 0

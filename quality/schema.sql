@@ -1,7 +1,15 @@
 -- The qc schema: what every validation run saw. Written by quality/ (python -m quality), read by the
 -- analysts' report (python -m report) and by BI through the read-only role; municipal analysts read
 -- the rows of their own municipality (row-level security, quality/access.sql).
-create schema if not exists qc;
+-- created only when missing: even IF NOT EXISTS needs CREATE on the database, which the checks' role does
+-- not hold on a warehouse with the project's roles (deploy/warehouse/init/ makes the schema for it)
+do $$
+begin
+    if to_regnamespace('qc') is null then
+        create schema qc;
+    end if;
+end
+$$;
 
 -- One row per validation run (in Airflow: per DAG run; from the command line: per invocation).
 create table if not exists qc.runs (
@@ -162,7 +170,13 @@ comment on table qc.feed_volumes is 'Объёмы данных по потока
 -- Working objects of the runner, readable by nobody else: the loads being validated now (one run at a
 -- time holds the qc lock) and a view qc_work.batch_<table> per raw table reading them (raw rows, pupils'
 -- pseudonyms included: never granted to BI or analysts).
-create schema if not exists qc_work;
+do $$
+begin
+    if to_regnamespace('qc_work') is null then
+        create schema qc_work;
+    end if;
+end
+$$;
 revoke all on schema qc_work from public;
 create table if not exists qc_work.current_batch (
     load_id bigint primary key

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ingestion.run import connect
 from report.build import build_report
+from warehouse.config import warehouse_url
+from warehouse.orchestration import CONN_QC
 from warehouse.paths import LOCAL_DIR
 
 DEFAULT_OUT = LOCAL_DIR / "report"
@@ -22,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="построить отчёт по состоянию на прогон N (прогоны после него не показываются)")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    with connect() as conn:
+    with connect(warehouse_url(CONN_QC)) as conn:  # on a server: as the checks' role
         index = build_report(conn, args.out, run_id=args.run_id)
     print(f"Отчёт построен за {time.monotonic() - started:.1f} с", file=sys.stderr)
     print(f"Отчёт о проверке данных: {index}")

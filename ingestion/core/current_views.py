@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from ingestion.core import raw_tables
+from ingestion.core.grants import ensure_schema_exists
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ SCHEMA = "raw_current"
 
 def ensure_views(conn: psycopg.Connection) -> None:
     """Create or refresh the views (columns added to a raw table appear in its view)."""
-    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(SCHEMA)))
+    ensure_schema_exists(conn, SCHEMA)
     conn.execute(sql.SQL("comment on schema {} is {}").format(sql.Identifier(SCHEMA), sql.Literal(
         "Сырые данные в силе: таблицы raw без строк заблокированных проверками загрузок (их читает dbt)")))
     for table, holds_rows in raw_tables.tables(conn):

@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 
 from ingestion.core.errors import LoadError
+from ingestion.core.grants import ensure_schema_exists
 from ingestion.core.landing import shown_name
 
 # Reason codes of quarantined rows, with the Russian text analysts read.
@@ -32,8 +33,6 @@ REASONS = {
 ADVISORY_NAMESPACE = 4242
 
 LEDGER_DDL = """
-create schema if not exists raw;
-
 create table if not exists raw.file_ledger (
     file_id bigserial primary key,
     feed text not null,
@@ -127,6 +126,7 @@ comment on table raw.school_keys_ambiguous is
 def ensure_ledger(conn: psycopg.Connection) -> None:
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s, 0)", (ADVISORY_NAMESPACE,))
+        ensure_schema_exists(conn, "raw")
         conn.execute(LEDGER_DDL)
         with conn.cursor() as cur:
             cur.executemany(

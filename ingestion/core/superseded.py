@@ -12,6 +12,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from ingestion.core.grants import ensure_schema_exists
 from ingestion.core.raw_tables import columns as _columns
 from ingestion.core.raw_tables import data_tables
 
@@ -24,7 +25,7 @@ def _exists(conn: psycopg.Connection, table: str) -> bool:
 
 def ensure_tables(conn: psycopg.Connection) -> None:
     """One table per raw data table, with its columns (added ones too) and the replacing load."""
-    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(SCHEMA)))
+    ensure_schema_exists(conn, SCHEMA)
     for table in data_tables(conn):
         target = sql.Identifier(SCHEMA, table)
         conn.execute(sql.SQL("create table if not exists {} (like raw.{}, replaced_by bigint not null)").format(
