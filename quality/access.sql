@@ -5,6 +5,8 @@ grant usage on schema qc to edu_reader, edu_municipal_analyst;
 -- table by table, never "all tables": the runner's working objects live in qc_work, granted to nobody
 grant select on qc.runs, qc.run_loads, qc.validations, qc.expectation_results, qc.expectation_failures,
     qc.blocked_loads, qc.quarantine_summary, qc.feed_volumes, qc.withheld_marts to edu_reader, edu_municipal_analyst;
+-- failed Airflow tasks: BI only (an error text may name another municipality's file)
+grant select on qc.task_failures to edu_reader;
 revoke all on schema qc_work from edu_reader, edu_municipal_analyst;
 
 -- Quarantined rows without the copies of the rows (row_data may hold anything a file held).

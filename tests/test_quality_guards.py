@@ -36,8 +36,8 @@ def test_batch_views_do_not_hand_raw_pupil_rows_to_the_read_roles(conn, db_url, 
                            "from information_schema.table_privileges where grantee = 'edu_reader' "
                            "and table_schema in ('qc', 'qc_work') and privilege_type = 'SELECT'").fetchone()[0]
     assert granted == sorted(["blocked_loads", "expectation_failures", "expectation_results", "feed_volumes",
-                              "quarantine_rows", "quarantine_summary", "run_loads", "runs", "validations",
-                              "withheld_marts"])
+                              "quarantine_rows", "quarantine_summary", "run_loads", "runs", "task_failures",
+                              "validations", "withheld_marts"])
 
 
 def test_quarantine_view_is_closed_to_analyst_roles_outside_the_scopes(conn, db_url, landing, tmp_path, scopes):
