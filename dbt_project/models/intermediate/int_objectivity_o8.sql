@@ -239,7 +239,9 @@ identical_cells as (
         identical_tests.school_year asc,
         identical_tests.subject_code asc,
         identical_tests.grade asc,
-        coalesce(stats.poisson_sf(identical_tests.k, identical_tests.lambda), 1) asc, identical_tests.k desc
+        coalesce(stats.poisson_sf(identical_tests.k, identical_tests.lambda), 1) asc, identical_tests.k desc,
+        -- ties broken by the values shown, so that the same works give the same row after a reload
+        identical_tests.total asc, identical_tests.points::text asc
 ),
 
 -- (b) pairs sharing lost points -----------------------------------------------------------------------------------
@@ -335,7 +337,8 @@ pair_cells as (
         least(1, p_pair * count(*) over (partition by school_id, school_year, subject_code, grade)) as p_value,
         count(*) over (partition by school_id, school_year, subject_code, grade) as n_pairs
     from pair_tests
-    order by school_id asc, school_year asc, subject_code asc, grade asc, p_pair asc, shared_lost desc
+    -- ties (many pairs have p = 1) broken by the values shown: a reload renumbers the works, not the result
+    order by school_id asc, school_year asc, subject_code asc, grade asc, p_pair asc, shared_lost desc, expected asc
 ),
 
 oversized as (
