@@ -6,6 +6,7 @@ reloaded twice leaves the marts identical, and a load run afterwards does not un
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import uuid
 
@@ -39,8 +40,7 @@ def chain(server_url, template_db, tmp_path_factory):
     local = LocalAirflow.for_embedded(url, metadata_db=metadata, home=home)
     landing = tmp_path_factory.mktemp("chain") / "landing"
     landing.mkdir()
-    import os
-
+    previous_key = os.environ.get("EDU_PSEUDONYM_KEY")
     os.environ["EDU_PSEUDONYM_KEY"] = TEST_KEY  # inherited by Airflow's processes
     local.prepare()
     local.start()
@@ -50,6 +50,11 @@ def chain(server_url, template_db, tmp_path_factory):
         yield local, url, landing
     finally:
         local.stop()
+        # later tests in the session must not inherit this module's key
+        if previous_key is None:
+            os.environ.pop("EDU_PSEUDONYM_KEY", None)
+        else:
+            os.environ["EDU_PSEUDONYM_KEY"] = previous_key
         with psycopg.connect(admin, autocommit=True) as conn:
             for name in (warehouse, metadata):
                 conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
