@@ -29,7 +29,7 @@ from ingestion.core.errors import LayoutError, LoadError
 from ingestion.core.layout import GroupedColumns, Layout, LayoutFinder, whole_source_rows
 from ingestion.core.pseudonym import Pseudonymiser
 from ingestion.core.redact import displayable, shown
-from ingestion.core.schools import SchoolResolver
+from ingestion.core.registry_view import RegistryView
 from ingestion.core.seen_keys import SeenKeys
 from ingestion.core.sources import Row, Sheet, is_blank, open_sheets
 from ingestion.core.tracebacks import code_traceback
@@ -63,6 +63,28 @@ class LoadResult:
     message: str = ""
 
 
+@dataclass
+class TypedChunk:
+    """One chunk of a file, typed: rows to load (``source_row``, no ``load_id`` yet), child tables' rows and
+    quarantined rows as (source_row, reason, message, row_data)."""
+    rows: pd.DataFrame
+    children: dict[str, pd.DataFrame]
+    quarantine: list[tuple]
+
+
+class ParsedFailure(Exception):
+    """A file that failed while a worker process read it: the Russian message and the traceback text."""
+
+    def __init__(self, message: str, trace: str = ""):
+        super().__init__(message)
+        self.message, self.trace = message, trace
+
+
+def internal_error_text(path: Path, exc: BaseException) -> str:
+    return (f"Файл «{path.name}»: внутренняя ошибка загрузчика ({type(exc).__name__}); файл не загружен, "
+            "прежние данные сохранены")
+
+
 class FeedLoader:
     feed: ClassVar[str]
     title: ClassVar[str]  # Russian name of the feed, for summaries
@@ -93,6 +115,7 @@ class FeedLoader:
         self.chunk_rows = chunk_rows
         self.on_chunk = on_chunk  # called after each chunk is copied (used to test interrupted loads)
         self.file_state: dict = {}  # per-file decisions of the row rules (rules.py), and notes on the load
+        self.registry = RegistryView(conn)  # what a file is checked against (the loaded registry)
         self._missing_header_problem = ""
 
     # ----------------------------------------------------------------- hooks for feed modules
@@ -151,56 +174,73 @@ class FeedLoader:
         """
         path = Path(path)
         ledger.mark_interrupted(self.conn)
-        # One load per feed at a time (held until the end of this load): the "already loaded" check and the
-        # partition replacement then cannot interleave with another run's.
-        self.conn.execute("select pg_advisory_lock(%s, hashtext(%s))", (ledger.ADVISORY_NAMESPACE, self.feed))
+        self.lock_feed()
         try:
-            try:
-                with self.conn.transaction():
-                    record = ledger.register_file(self.conn, self.feed, path, self.archive_dir)
-                    if record.already_loaded and not force:
-                        return LoadResult(self.feed, path.name, "skipped",
-                                          message="файл с той же контрольной суммой уже загружен")
-                    load_id = ledger.start_load(self.conn, record.file_id, self.feed)
-                    # Held until this load ends: a live lock tells other runs the 'running' load is not stale.
-                    self.conn.execute("select pg_advisory_lock(%s, %s)", (ledger.ADVISORY_NAMESPACE, load_id))
-            except (LoadError, OSError) as exc:  # vanished, unreadable, or changing while archived
-                return self._fail_unregistered(path, exc)
-            result = LoadResult(self.feed, path.name, "loaded", load_id=load_id)
-            try:
-                with self.conn.transaction():
-                    try:  # waits for a running dbt build (warehouse.locks)
-                        locks.share_with_loads(self.conn)
-                    except psycopg.errors.LockNotAvailable as exc:  # the caller's lock_timeout ran out
-                        raise LoadError(path, "хранилище занято построением витрин (dbt build): файл не загружен, "
-                                              "загрузите его после окончания построения") from exc
-                    self.resolver = SchoolResolver.from_database(self.conn) if self.resolves_schools else None
-                    self._copy_file(path, load_id, result)
-                    self._check_snapshot(path, result)
-                    result.rows_replaced = self._replace_partitions(load_id)
-                    self.after_load(load_id)
-                    self.conn.execute(
-                        """update raw.load_ledger set status = 'loaded', finished_at = now(), rows_read = %s,
-                           rows_loaded = %s, rows_quarantined = %s, rows_replaced = %s where load_id = %s""",
-                        (result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_replaced,
-                         load_id),
-                    )
-                    if cut := replacements.note(path.name, result.rows_replaced, result.rows_loaded,
-                                                self.partition_title):
-                        self.file_state.setdefault("notes", []).append(cut)  # far smaller than what it replaced
-                    # notes on conversions; rows read and none loaded: 'rejected', not 'loaded'
-                    rules.finish_load(self.conn, load_id, result, self.file_state)
-            except LoadError as exc:
-                self._fail(result, str(exc))
-            except Exception as exc:  # a reader or a rule met something unforeseen: this file fails, not the run
-                if self.conn.broken:
-                    raise
-                self._fail(result, f"Файл «{path.name}»: внутренняя ошибка загрузчика ({type(exc).__name__}); "
-                                   "файл не загружен, прежние данные сохранены", exc)
-            return result
+            registered = self.register(path, force)
+            if isinstance(registered, LoadResult):
+                return registered
+            self.registry = RegistryView(self.conn)  # read as this file needs it
+            return self.complete(path, registered, lambda result: self._copy_file(
+                path, result, lambda typed: self._write_streamed(typed, registered, result)))
         finally:
             if not self.conn.broken:
                 self.conn.execute("select pg_advisory_unlock_all()")
+
+    def lock_feed(self) -> None:
+        # One load per feed at a time (held until the end of this load or run): the "already loaded" check and
+        # the partition replacement then cannot interleave with another run's.
+        self.conn.execute("select pg_advisory_lock(%s, hashtext(%s))", (ledger.ADVISORY_NAMESPACE, self.feed))
+
+    def register(self, path: Path, force: bool = False) -> int | LoadResult:
+        """The file in the ledger and its load started ('running'); a LoadResult when it is not to be loaded."""
+        try:
+            with self.conn.transaction():
+                record = ledger.register_file(self.conn, self.feed, path, self.archive_dir)
+                if record.already_loaded and not force:
+                    return LoadResult(self.feed, path.name, "skipped",
+                                      message="файл с той же контрольной суммой уже загружен")
+                load_id = ledger.start_load(self.conn, record.file_id, self.feed)
+                # Held until this load ends: a live lock tells other runs the 'running' load is not stale.
+                self.conn.execute("select pg_advisory_lock(%s, %s)", (ledger.ADVISORY_NAMESPACE, load_id))
+                return load_id
+        except (LoadError, OSError) as exc:  # vanished, unreadable, or changing while archived
+            return self._fail_unregistered(path, exc)
+
+    def complete(self, path: Path, load_id: int, fill: Callable[[LoadResult], None]) -> LoadResult:
+        """The load's rows (``fill`` writes them), partition replacement and ledger row, in one transaction."""
+        result = LoadResult(self.feed, path.name, "loaded", load_id=load_id)
+        try:
+            with self.conn.transaction():
+                try:  # waits for a running dbt build (warehouse.locks)
+                    locks.share_with_loads(self.conn)
+                except psycopg.errors.LockNotAvailable as exc:  # the caller's lock_timeout ran out
+                    raise LoadError(path, "хранилище занято построением витрин (dbt build): файл не загружен, "
+                                          "загрузите его после окончания построения") from exc
+                self.resolver = self.registry.resolver if self.resolves_schools else None
+                fill(result)
+                self._check_snapshot(path, result)
+                result.rows_replaced = self._replace_partitions(load_id)
+                self.after_load(load_id)
+                self.conn.execute(
+                    """update raw.load_ledger set status = 'loaded', finished_at = now(), rows_read = %s,
+                       rows_loaded = %s, rows_quarantined = %s, rows_replaced = %s where load_id = %s""",
+                    (result.rows_read, result.rows_loaded, result.rows_quarantined, result.rows_replaced,
+                     load_id),
+                )
+                if cut := replacements.note(path.name, result.rows_replaced, result.rows_loaded,
+                                            self.partition_title):
+                    self.file_state.setdefault("notes", []).append(cut)  # far smaller than what it replaced
+                # notes on conversions; rows read and none loaded: 'rejected', not 'loaded'
+                rules.finish_load(self.conn, load_id, result, self.file_state)
+        except ParsedFailure as exc:  # the file failed in a worker process (ingestion.core.parallel)
+            self._fail(result, exc.message, trace=exc.trace)
+        except LoadError as exc:
+            self._fail(result, str(exc))
+        except Exception as exc:  # a reader or a rule met something unforeseen: this file fails, not the run
+            if self.conn.broken:
+                raise
+            self._fail(result, internal_error_text(path, exc), exc)
+        return result
 
     def _check_snapshot(self, path: Path, result: LoadResult) -> None:
         """A snapshot (e.g. the registry) replaces everything: refuse one with no rows or mostly bad rows.
@@ -223,16 +263,17 @@ class FeedLoader:
             raise LoadError(path, f"отложено {result.rows_quarantined} строк из {result.rows_read}: файл заменяет "
                                   "весь справочник целиком, поэтому он не загружен, прежние данные сохранены")
 
-    def _fail(self, result: LoadResult, message: str, exc: BaseException | None = None) -> None:
+    def _fail(self, result: LoadResult, message: str, exc: BaseException | None = None, trace: str = "") -> None:
         with self.conn.transaction():
             ledger.fail_load(self.conn, result.load_id, message)
         result.status, result.message = "failed", message
         result.rows_loaded = result.rows_quarantined = result.rows_replaced = 0
         result.reasons = Counter()
-        if exc is None:
-            log.error(message)
+        trace = code_traceback(exc) if exc is not None else trace
+        if trace:
+            log.error("%s\n%s", message, trace)
         else:
-            log.error("%s\n%s", message, code_traceback(exc))
+            log.error(message)
 
     def _fail_unregistered(self, path: Path, exc: Exception) -> LoadResult:
         """A file that could not be registered (it vanished, cannot be read, or changed while archived)."""
@@ -249,7 +290,8 @@ class FeedLoader:
         log.error(message)
         return LoadResult(self.feed, path.name, "failed", load_id=load_id, message=message)
 
-    def _copy_file(self, path: Path, load_id: int, result: LoadResult) -> None:
+    def _copy_file(self, path: Path, result: LoadResult, sink: Callable[[TypedChunk], None]) -> None:
+        """Read the file, type it chunk by chunk and hand each typed chunk to ``sink`` (COPY, or a worker's list)."""
         found: list[str] = []
         for sheet in open_sheets(path, self.sheet):
             for block, rows in self.blocks(path, sheet):
@@ -266,11 +308,27 @@ class FeedLoader:
                 self.constants = {**self.preamble(path, layout.preamble, layout), **block}
                 self.file_name = path.name
                 for chunk in self._chunks(rows):
-                    self._load_chunk(chunk, layout, load_id, result)
-                    if self.on_chunk:
-                        self.on_chunk(result.rows_read)
+                    sink(self._type_chunk(chunk, layout, result))
         if not found:
             raise LayoutError(path, self._missing_header_problem)
+
+    def _write_streamed(self, typed: TypedChunk, load_id: int, result: LoadResult) -> None:
+        self.write_typed(typed, load_id)
+        if self.on_chunk:
+            self.on_chunk(result.rows_read)
+
+    def write_typed(self, typed: TypedChunk, load_id: int) -> None:
+        """COPY one typed chunk: quarantined rows, the main table's rows and the child tables' rows."""
+        if typed.quarantine:
+            with self.conn.cursor().copy(
+                "copy raw.quarantine (load_id, source_row, reason_code, message, row_data) from stdin"
+            ) as copy:
+                for row in typed.quarantine:
+                    copy.write_row((load_id, *row))
+        self._copy(self.table, typed.rows.assign(load_id=load_id), self._table_columns())
+        for table, frame in typed.children.items():
+            frame = frame.assign(load_id=load_id)
+            self._copy(table, frame, list(frame.columns))
 
     def _find_layout(self, path: Path, rows: Iterator[Row], sheet: str = "") -> Layout | None:
         finder = LayoutFinder(self.columns, self.wide, self.grouped, self.header_scan, self.report, self.title)
@@ -290,7 +348,7 @@ class FeedLoader:
             yield chunk
 
     # ----------------------------------------------------------------- one chunk
-    def _load_chunk(self, chunk: list[Row], layout: Layout, load_id: int, result: LoadResult) -> None:
+    def _type_chunk(self, chunk: list[Row], layout: Layout, result: LoadResult) -> TypedChunk:
         chunk = layout.expand(chunk)  # a grouped (wide) form: one row per group, each with its file row's number
         numbers = pd.Series([n for n, _ in chunk], dtype="int64")
         raw = pd.DataFrame(
@@ -355,15 +413,15 @@ class FeedLoader:
         result.rows_read += numbers.nunique()
         good = typed[~bad_rows]
         result.rows_loaded += numbers[~bad_rows].nunique()
+        quarantine = []
         if bad_rows.any():
-            self._quarantine(load_id, numbers[first], reason[first], problem[first], raw[first], typed[first])
+            quarantine = self._quarantine_rows(numbers[first], reason[first], problem[first], raw[first], typed[first])
             result.rows_quarantined += int(first.sum())
             result.reasons.update(reason[first].tolist())
-        good = good.assign(load_id=load_id, source_row=numbers[~bad_rows])
-        self._copy(self.table, good, self._table_columns())
-        for table, frame in {**wide_frames, **self.child_frames(good)}.items():
-            frame = frame[frame["source_row"].isin(good["source_row"])].assign(load_id=load_id)
-            self._copy(table, frame, list(frame.columns))
+        good = good.assign(source_row=numbers[~bad_rows])
+        children = {table: frame[frame["source_row"].isin(good["source_row"])]
+                    for table, frame in {**wide_frames, **self.child_frames(good)}.items()}
+        return TypedChunk(good, children, quarantine)
 
     def _wide_frames(self, chunk, layout: Layout, typed, reject) -> dict[str, pd.DataFrame]:
         """Wide columns (tasks, scores, markers) as long child rows; all cells of a spec typed at once."""
@@ -427,7 +485,8 @@ class FeedLoader:
                             extras.setdefault(i, {})[column] = v
         return extras
 
-    def _quarantine(self, load_id, numbers, reasons, problems, raw, typed) -> None:
+    def _quarantine_rows(self, numbers, reasons, problems, raw, typed) -> list[tuple]:
+        """Quarantined rows as (source_row, reason, message, row_data) for raw.quarantine."""
         by_name = {c.name: c for c in self.columns}
         personal = [c.name for c in self.columns if c.personal]
         rows = []
@@ -438,12 +497,8 @@ class FeedLoader:
             for name in personal:
                 data[name] = None if pd.isna(typed.at[idx, name]) else str(typed.at[idx, name])
             message = f"Файл «{self.file_name}», строка {numbers[idx]}: {problems[idx]}"
-            rows.append((load_id, int(numbers[idx]), reasons[idx], message, json.dumps(data, ensure_ascii=False)))
-        with self.conn.cursor().copy(
-            "copy raw.quarantine (load_id, source_row, reason_code, message, row_data) from stdin"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
+            rows.append((int(numbers[idx]), reasons[idx], message, json.dumps(data, ensure_ascii=False)))
+        return rows
 
     def _table_columns(self) -> list[str]:
         names = ["load_id", "source_row", *[c.name for c in self.columns]]

@@ -18,7 +18,7 @@ class IndividualRoutesLoader(FeedLoader):
     unique = ("year", "school_id")
 
     def preamble(self, path: Path, rows, layout: Layout) -> dict:
-        self.enrolment = rules.registry_enrolment(self.conn)
+        self.enrolment = self.registry.enrolment
         return {}
 
     def transform(self, frame, reject):

@@ -53,7 +53,7 @@ class KdrLoader(FeedLoader):
             raise LayoutError(path, f"неизвестная работа «КДР{grade} {kind}»")
         year = int(title.group(3))
         rules.year_in_window(year, path)
-        self.municipalities = rules.known_municipalities(self.conn)
+        self.municipalities = self.registry.municipalities
         self.max_score = rules.kdr_max_scores().get((work, year))
         self.group_maxima = rules.kdr_group_maxima().get((work, year), {})
         return {"work": work, "grade": grade, "year": year}

@@ -26,7 +26,7 @@ class ShnorListLoader(FeedLoader):
     unique = ("year", "source", "school_id")
 
     def preamble(self, path: Path, rows, layout: Layout) -> dict:
-        self.municipalities = rules.known_municipalities(self.conn)
+        self.municipalities = self.registry.municipalities
         return {}
 
     def transform(self, frame, reject):

@@ -17,7 +17,6 @@ from psycopg import sql
 
 from ingestion.core.columns import Column
 from ingestion.core.loader import FeedLoader, Layout
-from ingestion.core.schools import SchoolResolver
 from ingestion.feeds.common import count
 
 LEVELS = {"школьный": "school", "муниципальный": "municipal", "региональный": "regional", "федеральный": "federal",
@@ -84,7 +83,7 @@ class SupportEventsLoader(FeedLoader):
         ]
 
     def preamble(self, path: Path, rows, layout: Layout) -> dict:
-        self.resolver_all = SchoolResolver.from_database(self.conn)
+        self.resolver_all = self.registry.resolver
         return {"source_file": path.name}
 
     def transform(self, frame, reject):

@@ -30,7 +30,7 @@ class VprFlatMarksLoader(FeedLoader):
     unique = ("year", "grade", "subject", "school_id")
 
     def preamble(self, path: Path, rows, layout: Layout) -> dict:
-        self.municipalities = rules.known_municipalities(self.conn)
+        self.municipalities = self.registry.municipalities
         return {}
 
     def transform(self, frame, reject):

@@ -55,7 +55,7 @@ class FisOkoReportLoader(FeedLoader):
 
     def preamble(self, path: Path, rows, layout: Layout) -> dict:
         self.check_header(path, layout)
-        self.municipalities = rules.known_municipalities(self.conn)
+        self.municipalities = self.registry.municipalities
         self.org_index = layout.fixed.get("org_name")
         title = find_title(rows, VPR_TITLE)
         if title is None:
