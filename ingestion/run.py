@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ingestion.core import current_views, grants, ledger, replacements, superseded
+from ingestion.core import current_views, grants, ledger, parallel, replacements, superseded
 from ingestion.core import landing as landing_folder
 from ingestion.core.ledger import REASONS
 from ingestion.core.loader import FeedLoader, LoadResult
@@ -78,15 +78,14 @@ def ignored_files(landing: Path) -> list[Path]:
 
 
 def load_feed(conn: psycopg.Connection, loader: type[FeedLoader], landing: Path,
-              key: bytes | None = None) -> list[LoadResult]:
+              key: bytes | None = None, workers: int | None = None) -> list[LoadResult]:
+    """The feed's files in arrival order, typed on every core (ingestion.core.parallel; ``EDU_LOAD_WORKERS``)."""
     # Originals are kept beside the landing folder: data/landing -> data/archive.
     instance = loader(conn, key or pseudonym_key(), archive_dir=landing.parent / "archive")
-    results = []
-    for path in files_for(loader, landing):
-        result = instance.load(path)
-        log.info("%s: %s — %s, прочитано %d, загружено %d, отложено %d", loader.feed, path.name, result.status,
+    results = parallel.load_files(instance, files_for(loader, landing), workers=workers)
+    for result in results:
+        log.info("%s: %s — %s, прочитано %d, загружено %d, отложено %d", loader.feed, result.file, result.status,
                  result.rows_read, result.rows_loaded, result.rows_quarantined)
-        results.append(result)
     return results
 
 

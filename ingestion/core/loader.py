@@ -110,6 +110,7 @@ class FeedLoader:
                  on_chunk: Callable[[int], None] | None = None, archive_dir: Path | None = None):
         self.conn = conn
         self.archive_dir = archive_dir  # where original files are kept; None keeps them only in landing
+        self.key = key  # for worker processes that type files of a run (ingestion.core.parallel)
         self.pseudonymiser = Pseudonymiser(key)
         # rows typed and COPYed at a time: one chunk's frames are most of a load's memory (bench_load_memory.py)
         self.chunk_rows = chunk_rows
@@ -172,19 +173,29 @@ class FeedLoader:
         `force` loads a file already loaded again (a reviewed reload of a school year, ingestion.run): its new
         load replaces the earlier one's rows partition by partition, like a corrected file would.
         """
-        path = Path(path)
         ledger.mark_interrupted(self.conn)
         self.lock_feed()
         try:
-            registered = self.register(path, force)
-            if isinstance(registered, LoadResult):
-                return registered
-            self.registry = RegistryView(self.conn)  # read as this file needs it
-            return self.complete(path, registered, lambda result: self._copy_file(
-                path, result, lambda typed: self._write_streamed(typed, registered, result)))
+            return self.load_here(Path(path), force)
         finally:
             if not self.conn.broken:
                 self.conn.execute("select pg_advisory_unlock_all()")
+
+    def load_here(self, path: Path, force: bool = False, registry: RegistryView | None = None) -> LoadResult:
+        """One file read, typed and written in this process (the caller holds the feed's lock)."""
+        registered = self.register(path, force)
+        if isinstance(registered, LoadResult):
+            return registered
+        self.registry = registry or RegistryView(self.conn)  # by default read as this file needs it
+        try:
+            return self.complete(path, registered, lambda result: self._copy_file(
+                path, result, lambda typed: self._write_streamed(typed, registered, result)))
+        finally:
+            self.release(registered)
+
+    def release(self, load_id: int) -> None:
+        if not self.conn.broken:
+            self.conn.execute("select pg_advisory_unlock(%s, %s)", (ledger.ADVISORY_NAMESPACE, load_id))
 
     def lock_feed(self) -> None:
         # One load per feed at a time (held until the end of this load or run): the "already loaded" check and

@@ -1,0 +1,190 @@
+"""Many files of one feed on every core: worker processes read and type them, this process writes them in order.
+
+Reading a workbook and typing its rows is pure Python and most of a load's time; writing is COPY and a
+few statements. So the files of a run are typed in a pool of worker processes (no connection there) while
+this process registers them, writes each one's typed rows and completes its load, in arrival order and one
+transaction per file, exactly as ``FeedLoader.load`` does: a later file still replaces an earlier one's
+partitions, a failed file still leaves nothing behind and never stops the others, and every file has its
+own ledger row. What a worker needs from the warehouse (the registry's codes, municipalities, enrolment)
+is read once, when the run begins (``RegistryView.frozen``).
+
+Files larger than ``PARALLEL_MAX_BYTES`` are read here, streamed chunk by chunk as ever, so that memory
+stays flat in file size; a worker's typed rows of a small file are held until that file's turn. A snapshot
+feed (one file replaces the whole table), a run of a few files or ``workers`` < 2 loads file by file.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingestion.core import ledger
+from ingestion.core.errors import LoadError
+from ingestion.core.loader import FeedLoader, LoadResult, ParsedFailure, TypedChunk, internal_error_text
+from ingestion.core.registry_view import RegistryView
+from ingestion.core.tracebacks import code_traceback
+
+log = logging.getLogger(__name__)
+
+PARALLEL_MAX_BYTES = 8 << 20  # larger files stream in the main process
+MIN_FILES = 8  # below this, starting workers costs more than it saves
+
+
+def default_workers() -> int:
+    """``EDU_LOAD_WORKERS``, else one per core (at most 4: the writer is one process)."""
+    configured = os.environ.get("EDU_LOAD_WORKERS")
+    if configured:
+        return max(0, int(configured))
+    return min(4, os.cpu_count() or 1)
+
+
+@dataclass
+class Parsed:
+    """What a worker returns for one file: the counters, the typed chunks, the file's rule state."""
+    result: LoadResult
+    chunks: list[TypedChunk] = field(default_factory=list)
+    file_state: dict = field(default_factory=dict)
+    failure: tuple[str, str] | None = None  # (Russian message, traceback text)
+
+
+_worker: FeedLoader | None = None
+
+
+def _start_worker(loader_class: type[FeedLoader], key: bytes, registry: RegistryView, chunk_rows: int) -> None:
+    global _worker
+    _worker = loader_class(None, key, chunk_rows=chunk_rows)
+    _worker.registry = registry
+    _worker.resolver = registry.resolver if _worker.resolves_schools else None
+
+
+def _parse(path: Path) -> Parsed:
+    loader = _worker
+    loader.file_state = {}
+    result = LoadResult(loader.feed, path.name, "loaded")
+    chunks: list[TypedChunk] = []
+    try:
+        loader._copy_file(path, result, chunks.append)
+    except LoadError as exc:
+        return Parsed(result, failure=(str(exc), ""))
+    except Exception as exc:  # this file fails, as it would in FeedLoader.complete
+        return Parsed(result, failure=(internal_error_text(path, exc), code_traceback(exc)))
+    state = {k: v for k, v in loader.file_state.items() if k != "source_rows"}  # the last chunk's rows: not needed
+    return Parsed(result, chunks, state)
+
+
+def _write(loader: FeedLoader, parsed: Parsed, load_id: int, result: LoadResult) -> None:
+    """The ``fill`` of ``FeedLoader.complete`` for a file a worker typed."""
+    if parsed.failure:
+        raise ParsedFailure(*parsed.failure)
+    loader.file_state = parsed.file_state
+    for typed in parsed.chunks:
+        loader.write_typed(typed, load_id)
+    result.rows_read, result.rows_loaded = parsed.result.rows_read, parsed.result.rows_loaded
+    result.rows_quarantined, result.reasons = parsed.result.rows_quarantined, parsed.result.reasons
+
+
+def load_files(loader: FeedLoader, paths: Iterable[Path], force: bool = False,
+               workers: int | None = None) -> list[LoadResult]:
+    """Load the files in order (see the module's docstring); one result per file, in the same order."""
+    paths = [Path(p) for p in paths]
+    workers = default_workers() if workers is None else workers
+    if workers < 2 or len(paths) < MIN_FILES or not loader.partition:
+        return [loader.load(p, force) for p in paths]
+    conn = loader.conn
+    ledger.mark_interrupted(conn)
+    loader.lock_feed()
+    try:
+        registry = RegistryView(conn).frozen()
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_start_worker,
+                                 initargs=(type(loader), loader.key, registry, loader.chunk_rows)) as pool:
+            return _run(loader, paths, force, pool, registry, window=2 * workers + 2)
+    finally:
+        if not conn.broken:
+            conn.execute("select pg_advisory_unlock_all()")
+
+
+def _small(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= PARALLEL_MAX_BYTES
+    except OSError:
+        return False  # a vanished or unreadable file: FeedLoader.load records it
+
+
+def _run(loader: FeedLoader, paths: list[Path], force: bool, pool: ProcessPoolExecutor, registry: RegistryView,
+         window: int) -> list[LoadResult]:
+    results: list[LoadResult] = []
+    # (path, checksum, load_id or an early result or None, future or None); None: load it here at its turn
+    pending: deque[tuple[Path, str | None, int | LoadResult | None, Future | None]] = deque()
+    in_flight: set[str] = set()  # checksums registered in this run and not yet completed
+    upcoming = iter(paths)
+    broken = False
+
+    def submit() -> bool:
+        path = next(upcoming, None)
+        if path is None:
+            return False
+        sha = _checksum(path)
+        if sha is None or sha in in_flight:
+            # unreadable, or the same content as a file still on its way: its turn decides (skipped once the
+            # first is loaded, as in a run file by file)
+            pending.append((path, sha, None, None))
+            return True
+        registered = loader.register(path, force)  # in arrival order, so load ids follow the files
+        if isinstance(registered, LoadResult):
+            pending.append((path, sha, registered, None))
+            return True
+        in_flight.add(sha)
+        # a large file is read here at its turn, streamed chunk by chunk
+        future = pool.submit(_parse, path) if _small(path) and not broken else None
+        pending.append((path, sha, registered, future))
+        return True
+
+    while len(pending) < window and submit():
+        pass
+    while pending:
+        path, sha, registered, future = pending.popleft()
+        if isinstance(registered, LoadResult):
+            results.append(registered)
+        elif registered is None:
+            results.append(loader.load_here(path, force, registry))
+        else:
+            parsed = None
+            if future is not None and not broken:
+                try:
+                    parsed = future.result()
+                except BrokenProcessPool:  # a worker died (e.g. killed): the rest is read here
+                    log.warning("процесс чтения файлов завершился аварийно: остальные файлы читаются по одному")
+                    broken = True
+            results.append(_complete(loader, path, registered, parsed, registry))
+            in_flight.discard(sha)
+        while len(pending) < window and submit():
+            pass
+    return results
+
+
+def _complete(loader: FeedLoader, path: Path, load_id: int, parsed: Parsed | None,
+              registry: RegistryView) -> LoadResult:
+    loader.registry = registry
+    try:
+        if parsed is None:  # a large file, or the pool broke: read and type it here
+            return loader.complete(path, load_id, lambda result: loader._copy_file(
+                path, result, lambda typed: loader.write_typed(typed, load_id)))
+        loader.file_name = path.name
+        return loader.complete(path, load_id, lambda result: _write(loader, parsed, load_id, result))
+    finally:
+        loader.release(load_id)
+
+
+def _checksum(path: Path) -> str | None:
+    try:
+        return ledger.file_checksum(path)[0]
+    except OSError:
+        return None
