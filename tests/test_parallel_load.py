@@ -121,3 +121,41 @@ def test_two_workers_load_what_one_by_one_loads(server_url, template_db, tricky_
     assert statuses[original.file] == "replaced"
     assert sum(r.rows_loaded for r in results) > 0 and len(tables[FEED.table]) == sum(
         r.rows_loaded for r in results) - original.rows_loaded
+
+
+def test_files_typed_together_give_what_each_file_typed_alone_gives(conn, tricky_landing):
+    import json
+
+    import pandas as pd
+
+    from ingestion.core import batch_typing
+    from ingestion.core.registry_view import RegistryView
+
+    for loader in (BY_FEED["registry_reorganisations"], BY_FEED["registry"]):
+        load_feed(conn, loader, tricky_landing, TEST_KEY, workers=0)
+    parallel._start_worker(FEED, TEST_KEY, RegistryView(conn).frozen(), 10000)
+    worker = parallel._worker
+    files = [p for p in files_for(FEED, tricky_landing) if p.name != "broken.xlsx"]
+    alone = [parallel._parse(p) for p in files]
+    read = [batch_typing.read_rows(worker, p) for p in files]
+    groups = {batch_typing._canonical(f.layout, worker._wide_extras(f.layout))[0] for f in read}
+    assert len(groups) < len(files) / 2  # most files share their group with others
+    together = batch_typing.type_together(worker, read)
+
+    def frame(chunks, table=None):
+        parts = [c.rows if table is None else c.children[table] for c in chunks]
+        return pd.concat(parts).reset_index(drop=True).astype(str) if parts else None
+
+    def quarantined(chunks):
+        return [(*q[:3], json.loads(q[3])) for c in chunks for q in c.quarantine]
+
+    assert sum(p.result.rows_quarantined for p in alone) > 0  # the comparison covers quarantined rows too
+    for single, (result, chunks) in zip(alone, together, strict=True):
+        counts = ("rows_read", "rows_loaded", "rows_quarantined", "reasons")
+        assert [getattr(result, c) for c in counts] == [getattr(single.result, c) for c in counts], result.file
+        assert quarantined(chunks) == quarantined(single.chunks)
+        expected = frame(single.chunks)
+        pd.testing.assert_frame_equal(frame(chunks)[expected.columns], expected)
+        for table in FEED.child_tables():
+            expected = frame(single.chunks, table)
+            pd.testing.assert_frame_equal(frame(chunks, table)[expected.columns], expected)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingestion.core import ledger
+from ingestion.core.batch_typing import FileRows, NotBatchable, read_rows, type_together
 from ingestion.core.errors import LoadError
 from ingestion.core.loader import FeedLoader, LoadResult, ParsedFailure, TypedChunk, internal_error_text
 from ingestion.core.registry_view import RegistryView
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 PARALLEL_MAX_BYTES = 8 << 20  # larger files stream in the main process
 MIN_FILES = 8  # below this, starting workers costs more than it saves
+BATCH_FILES = 32  # small files handed to a worker at a time (typed together where the feed allows it)
 
 
 def default_workers() -> int:
@@ -79,6 +81,37 @@ def _parse(path: Path) -> Parsed:
     return Parsed(result, chunks, state)
 
 
+def _parse_batch(paths: list[Path]) -> list[Parsed]:
+    """Several small files: typed together where the feed allows it (batch_typing), else one by one."""
+    loader = _worker
+    if not loader.batch_typing or len(paths) < 2:
+        return [_parse(p) for p in paths]
+    parsed: dict[int, Parsed] = {}
+    readable: list[tuple[int, FileRows]] = []
+    for i, path in enumerate(paths):
+        try:
+            readable.append((i, read_rows(loader, path)))
+        except NotBatchable:
+            parsed[i] = _parse(path)
+        except Exception:  # the file's own failure, with its message, as typing it alone reports it
+            parsed[i] = _parse(path)
+    try:
+        typed = type_together(loader, [f for _, f in readable])
+    except NotBatchable:
+        typed = None
+    except Exception as exc:  # whatever it was, each file typed alone says which one and why
+        log.warning("%s: файлы пакета разбираются по одному (%s)\n%s", loader.feed, type(exc).__name__,
+                    code_traceback(exc))
+        typed = None
+    for position, (i, file) in enumerate(readable):
+        if typed is None:
+            parsed[i] = _parse(file.path)
+        else:
+            result, chunks = typed[position]
+            parsed[i] = Parsed(result, chunks, {})
+    return [parsed[i] for i in range(len(paths))]
+
+
 def _write(loader: FeedLoader, parsed: Parsed, load_id: int, result: LoadResult) -> None:
     """The ``fill`` of ``FeedLoader.complete`` for a file a worker typed."""
     if parsed.failure:
@@ -105,7 +138,7 @@ def load_files(loader: FeedLoader, paths: Iterable[Path], force: bool = False,
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_start_worker,
                                  initargs=(type(loader), loader.key, registry, loader.chunk_rows)) as pool:
-            return _run(loader, paths, force, pool, registry, window=2 * workers + 2)
+            return _run(loader, paths, force, pool, registry, window=(workers + 1) * BATCH_FILES)
     finally:
         if not conn.broken:
             conn.execute("select pg_advisory_unlock_all()")
@@ -118,55 +151,75 @@ def _small(path: Path) -> bool:
         return False  # a vanished or unreadable file: FeedLoader.load records it
 
 
+@dataclass
+class _Entry:
+    path: Path
+    sha: str | None
+    registered: int | LoadResult | None  # a load id, an early result, or None: load it here at its turn
+    batch: Future | None = None  # the worker's typed files, this one at ``position``
+    position: int = 0
+
+
 def _run(loader: FeedLoader, paths: list[Path], force: bool, pool: ProcessPoolExecutor, registry: RegistryView,
          window: int) -> list[LoadResult]:
     results: list[LoadResult] = []
-    # (path, checksum, load_id or an early result or None, future or None); None: load it here at its turn
-    pending: deque[tuple[Path, str | None, int | LoadResult | None, Future | None]] = deque()
+    pending: deque[_Entry] = deque()
     in_flight: set[str] = set()  # checksums registered in this run and not yet completed
     upcoming = iter(paths)
     broken = False
 
-    def submit() -> bool:
-        path = next(upcoming, None)
-        if path is None:
-            return False
-        sha = _checksum(path)
-        if sha is None or sha in in_flight:
-            # unreadable, or the same content as a file still on its way: its turn decides (skipped once the
-            # first is loaded, as in a run file by file)
-            pending.append((path, sha, None, None))
-            return True
-        registered = loader.register(path, force)  # in arrival order, so load ids follow the files
-        if isinstance(registered, LoadResult):
-            pending.append((path, sha, registered, None))
-            return True
-        in_flight.add(sha)
-        # a large file is read here at its turn, streamed chunk by chunk
-        future = pool.submit(_parse, path) if _small(path) and not broken else None
-        pending.append((path, sha, registered, future))
-        return True
+    def register_ahead() -> None:
+        """Register files up to the window, in arrival order (so load ids follow the files), and hand the
+        small ones to the workers BATCH_FILES at a time."""
+        batch: list[_Entry] = []
 
-    while len(pending) < window and submit():
-        pass
+        def send() -> None:
+            if batch:
+                future = pool.submit(_parse_batch, [e.path for e in batch])
+                for position, entry in enumerate(batch):
+                    entry.batch, entry.position = future, position
+                batch.clear()
+
+        while len(pending) < window:
+            path = next(upcoming, None)
+            if path is None:
+                break
+            sha = _checksum(path)
+            if sha is None or sha in in_flight:
+                # unreadable, or the same content as a file still on its way: its turn decides (skipped once
+                # the first is loaded, as in a run file by file)
+                pending.append(_Entry(path, sha, None))
+                continue
+            entry = _Entry(path, sha, loader.register(path, force))
+            pending.append(entry)
+            if isinstance(entry.registered, LoadResult):
+                continue
+            in_flight.add(sha)
+            if _small(path) and not broken:  # a large file is read here at its turn, streamed chunk by chunk
+                batch.append(entry)
+                if len(batch) == BATCH_FILES:
+                    send()
+        send()
+
+    register_ahead()
     while pending:
-        path, sha, registered, future = pending.popleft()
-        if isinstance(registered, LoadResult):
-            results.append(registered)
-        elif registered is None:
-            results.append(loader.load_here(path, force, registry))
+        entry = pending.popleft()
+        if isinstance(entry.registered, LoadResult):
+            results.append(entry.registered)
+        elif entry.registered is None:
+            results.append(loader.load_here(entry.path, force, registry))
         else:
             parsed = None
-            if future is not None and not broken:
+            if entry.batch is not None and not broken:
                 try:
-                    parsed = future.result()
+                    parsed = entry.batch.result()[entry.position]
                 except BrokenProcessPool:  # a worker died (e.g. killed): the rest is read here
                     log.warning("процесс чтения файлов завершился аварийно: остальные файлы читаются по одному")
                     broken = True
-            results.append(_complete(loader, path, registered, parsed, registry))
-            in_flight.discard(sha)
-        while len(pending) < window and submit():
-            pass
+            results.append(_complete(loader, entry.path, entry.registered, parsed, registry))
+            in_flight.discard(entry.sha)
+        if len(pending) <= window // 2:
+            register_ahead()
     return results
 
 

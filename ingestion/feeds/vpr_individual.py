@@ -63,6 +63,7 @@ class VprIndividualLoader(FeedLoader):
                      "work_date": "date", "season": "text"}
     partition = ("year", "subject", "grade", "school_id")
     unique = ("participant_id",)
+    batch_typing = True  # the hooks below read only the typed frame
 
     def preamble(self, path: Path, rows, layout: Layout) -> dict:
         title = find_title(rows, VPR_TITLE)
