@@ -562,8 +562,6 @@ class FeedLoader:
     def _replace_partitions(self, load_id: int) -> int:
         """Delete the rows of earlier loads in the partitions this load covers; return how many."""
         table = sql.Identifier(self.table)
-        self.conn.execute("create temp table doomed (load_id bigint, source_row integer) on commit drop")
-        # The replaced rows are kept in raw_superseded until this load passes its checks (ingestion.core.superseded)
         delete = sql.SQL("delete from raw.{} t where t.load_id <> %s{} returning t.*")
         if self.partition:
             columns = sql.SQL(", ").join(sql.Identifier(c) for c in self.partition)
@@ -572,6 +570,12 @@ class FeedLoader:
             # One statement per partition: each is an index lookup, where a join over all of them would
             # make the planner scan the whole table on every load.
             condition = sql.SQL("").join(sql.SQL(" and t.{} = %s").format(sql.Identifier(c)) for c in self.partition)
+            earlier = sql.SQL("select exists (select 1 from raw.{} t where t.load_id <> %s{})").format(table, condition)
+            if not any(self.conn.execute(earlier, (load_id, *partition)).fetchone()[0] for partition in partitions):
+                return 0  # a new partition (most loads): nothing to replace
+        self.conn.execute("create temp table doomed (load_id bigint, source_row integer) on commit drop")
+        # The replaced rows are kept in raw_superseded until this load passes its checks (ingestion.core.superseded)
+        if self.partition:
             table_columns = raw_tables.columns(self.conn, "raw", self.table)  # once, not per partition
             for partition in partitions:
                 superseded.keep_deleted(self.conn, self.table, table_columns, delete.format(table, condition),
