@@ -92,6 +92,7 @@ def test_two_workers_load_what_one_by_one_loads(server_url, template_db, tricky_
     # the three largest workbooks are read in the main process, between files typed by workers
     sizes = sorted(p.stat().st_size for p in files)
     monkeypatch.setattr(parallel, "PARALLEL_MAX_BYTES", sizes[-4])
+    monkeypatch.setattr(parallel, "MIN_FILES", 8)  # a small landing, in several batches
     one_by_one = _load(server_url, template_db, tricky_landing, workers=0)
     typed_by_workers, complete = [], parallel._complete
 

@@ -279,9 +279,26 @@ def _secure_old_cluster(srv: Server, secret: str) -> None:
     _write_hba(srv)
 
 
+# Settings of the embedded server for a warehouse's work (few sessions, large loads and builds), instead of
+# PostgreSQL's defaults for a small shared machine (PostgreSQL documentation, «Resource Consumption» and
+# «Write Ahead Log»; the usual guidance: shared_buffers about a quarter of memory, but this server shares
+# the machine with Airflow and dbt, so 1 GB). A larger max_wal_size keeps a load of a region from forcing a
+# checkpoint every few seconds; work_mem lets dbt's sorts and hashes of a region stay in memory.
+SERVER_SETTINGS = {
+    "max_connections": "100",
+    "shared_buffers": "1GB",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "512MB",
+    "max_wal_size": "8GB",
+    "checkpoint_timeout": "15min",
+    "effective_cache_size": "8GB",
+}
+
+
 def _start_server(srv: Server, port: int) -> None:
     socket_dir = srv.data_arg if len(str(SOCKET_DIR)) + 20 <= SOCKET_PATH_MAX else ""  # too long: TCP only
-    options = f"-h 127.0.0.1 -p {port} -k {shlex.quote(socket_dir)} -c max_connections=100"
+    settings = " ".join(f"-c {name}={value}" for name, value in SERVER_SETTINGS.items())
+    options = f"-h 127.0.0.1 -p {port} -k {shlex.quote(socket_dir)} {settings}"
     # The log is opened here (by the owner of .local) and inherited: the server needs no path to it.
     log = os.open(LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:

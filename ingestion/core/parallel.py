@@ -35,7 +35,9 @@ from ingestion.core.tracebacks import code_traceback
 log = logging.getLogger(__name__)
 
 PARALLEL_MAX_BYTES = 8 << 20  # larger files stream in the main process
-MIN_FILES = 8  # below this, starting workers costs more than it saves
+# Below this, starting the workers (a Python with pandas each, ~2 s on two cores) costs more than it saves
+# (bench/run_bench.py: feeds of 20-40 files of the 160-school demo load faster file by file).
+MIN_FILES = 64
 BATCH_FILES = 32  # small files handed to a worker at a time (typed together where the feed allows it)
 
 
@@ -138,7 +140,9 @@ def load_files(loader: FeedLoader, paths: Iterable[Path], force: bool = False,
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_start_worker,
                                  initargs=(type(loader), loader.key, registry, loader.chunk_rows)) as pool:
-            return _run(loader, paths, force, pool, registry, window=(workers + 1) * BATCH_FILES)
+            # batches small enough that every worker gets several, large enough to type many files at once
+            size = max(1, min(BATCH_FILES, len(paths) // (4 * workers)))
+            return _run(loader, paths, force, pool, registry, size, workers)
     finally:
         if not conn.broken:
             conn.execute("select pg_advisory_unlock_all()")
@@ -161,7 +165,8 @@ class _Entry:
 
 
 def _run(loader: FeedLoader, paths: list[Path], force: bool, pool: ProcessPoolExecutor, registry: RegistryView,
-         window: int) -> list[LoadResult]:
+         batch_files: int, workers: int) -> list[LoadResult]:
+    window = (workers + 1) * batch_files  # files registered ahead of the one being written
     results: list[LoadResult] = []
     pending: deque[_Entry] = deque()
     in_flight: set[str] = set()  # checksums registered in this run and not yet completed
@@ -170,7 +175,7 @@ def _run(loader: FeedLoader, paths: list[Path], force: bool, pool: ProcessPoolEx
 
     def register_ahead() -> None:
         """Register files up to the window, in arrival order (so load ids follow the files), and hand the
-        small ones to the workers BATCH_FILES at a time."""
+        small ones to the workers ``batch_files`` at a time."""
         batch: list[_Entry] = []
 
         def send() -> None:
@@ -197,7 +202,7 @@ def _run(loader: FeedLoader, paths: list[Path], force: bool, pool: ProcessPoolEx
             in_flight.add(sha)
             if _small(path) and not broken:  # a large file is read here at its turn, streamed chunk by chunk
                 batch.append(entry)
-                if len(batch) == BATCH_FILES:
+                if len(batch) == batch_files:
                     send()
         send()
 
