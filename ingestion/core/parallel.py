@@ -9,8 +9,9 @@ own ledger row. What a worker needs from the warehouse (the registry's codes, mu
 is read once, when the run begins (``RegistryView.frozen``).
 
 Files larger than ``PARALLEL_MAX_BYTES`` are read here, streamed chunk by chunk as ever, so that memory
-stays flat in file size; a worker's typed rows of a small file are held until that file's turn. A snapshot
-feed (one file replaces the whole table), a run of a few files or ``workers`` < 2 loads file by file.
+stays flat in file size; a worker's typed rows of a small file are held until that file's turn, at most
+``IN_FLIGHT_BYTES`` of files at a time. A snapshot feed (one file replaces the whole table), a run of a few
+files or ``workers`` < 2 loads file by file.
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ from ingestion.core.tracebacks import code_traceback
 
 log = logging.getLogger(__name__)
 
-PARALLEL_MAX_BYTES = 8 << 20  # larger files stream in the main process
+PARALLEL_MAX_BYTES = 1 << 20  # larger files stream in the main process (a school's ВПР workbook: ~30 KB)
+# Bytes of files handed to workers and not yet written: their typed rows are held in memory meanwhile (about
+# ten times the bytes of a compressed workbook), so this bounds a run's memory whatever the files.
+IN_FLIGHT_BYTES = 16 << 20
 # Below this, starting the workers (a Python with pandas each, ~2 s on two cores) costs more than it saves
 # (bench/run_bench.py: feeds of 20-40 files of the 160-school demo load faster file by file).
 MIN_FILES = 64
@@ -148,11 +152,11 @@ def load_files(loader: FeedLoader, paths: Iterable[Path], force: bool = False,
             conn.execute("select pg_advisory_unlock_all()")
 
 
-def _small(path: Path) -> bool:
+def _size(path: Path) -> int | None:
     try:
-        return path.stat().st_size <= PARALLEL_MAX_BYTES
+        return path.stat().st_size
     except OSError:
-        return False  # a vanished or unreadable file: FeedLoader.load records it
+        return None  # a vanished or unreadable file: FeedLoader.load records it
 
 
 @dataclass
@@ -162,11 +166,13 @@ class _Entry:
     registered: int | LoadResult | None  # a load id, an early result, or None: load it here at its turn
     batch: Future | None = None  # the worker's typed files, this one at ``position``
     position: int = 0
+    size: int = 0  # bytes, while a worker holds it
 
 
 def _run(loader: FeedLoader, paths: list[Path], force: bool, pool: ProcessPoolExecutor, registry: RegistryView,
          batch_files: int, workers: int) -> list[LoadResult]:
     window = (workers + 1) * batch_files  # files registered ahead of the one being written
+    held = 0  # bytes of the files with the workers
     results: list[LoadResult] = []
     pending: deque[_Entry] = deque()
     in_flight: set[str] = set()  # checksums registered in this run and not yet completed
@@ -185,7 +191,8 @@ def _run(loader: FeedLoader, paths: list[Path], force: bool, pool: ProcessPoolEx
                     entry.batch, entry.position = future, position
                 batch.clear()
 
-        while len(pending) < window:
+        nonlocal held
+        while len(pending) < window and held < IN_FLIGHT_BYTES:
             path = next(upcoming, None)
             if path is None:
                 break
@@ -200,8 +207,11 @@ def _run(loader: FeedLoader, paths: list[Path], force: bool, pool: ProcessPoolEx
             if isinstance(entry.registered, LoadResult):
                 continue
             in_flight.add(sha)
-            if _small(path) and not broken:  # a large file is read here at its turn, streamed chunk by chunk
-                batch.append(entry)
+            size = _size(path)
+            if size is not None and size <= PARALLEL_MAX_BYTES and not broken:
+                entry.size = size
+                held += size
+                batch.append(entry)  # a large file is read here at its turn, streamed chunk by chunk
                 if len(batch) == batch_files:
                     send()
         send()
@@ -223,6 +233,7 @@ def _run(loader: FeedLoader, paths: list[Path], force: bool, pool: ProcessPoolEx
                     broken = True
             results.append(_complete(loader, entry.path, entry.registered, parsed, registry))
             in_flight.discard(entry.sha)
+            held -= entry.size
         if len(pending) <= window // 2:
             register_ahead()
     return results
