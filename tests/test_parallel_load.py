@@ -64,6 +64,16 @@ def _score_cell(path):
     raise AssertionError(f"no participant in {path}")
 
 
+def _typed_alone(loader, path):
+    """One file typed on its own, as a load file by file types it: its counts and typed chunks."""
+    from ingestion.core.loader import LoadResult
+
+    result, chunks = LoadResult(FEED.feed, path.name, "loaded"), []
+    loader.file_state = {}
+    loader._copy_file(path, result, chunks.append)
+    return result, chunks
+
+
 def _load(server_url, template_db, landing, workers):
     name = f"edu_par_{workers}_{os.getpid()}"
     admin = psycopg.conninfo.make_conninfo(server_url, dbname="postgres")
@@ -137,12 +147,11 @@ def test_files_typed_together_give_what_each_file_typed_alone_gives(conn, tricky
     parallel._start_worker(FEED, TEST_KEY, RegistryView(conn).frozen(), 10000)
     worker = parallel._worker
     files = [p for p in files_for(FEED, tricky_landing) if p.name != "broken.xlsx"]
-    alone = [parallel._parse(p) for p in files]
+    alone = [_typed_alone(worker, p) for p in files]
     read = [batch_typing.read_rows(worker, p) for p in files]
     groups = {batch_typing._canonical(f.layout, worker._wide_extras(f.layout))[0] for f in read}
     assert len(groups) < len(files) / 2  # most files share their group with others
     together = batch_typing.type_together(worker, read)
-
     def frame(chunks, table=None):
         parts = [c.rows if table is None else c.children[table] for c in chunks]
         return pd.concat(parts).reset_index(drop=True).astype(str) if parts else None
@@ -150,13 +159,21 @@ def test_files_typed_together_give_what_each_file_typed_alone_gives(conn, tricky
     def quarantined(chunks):
         return [(*q[:3], json.loads(q[3])) for c in chunks for q in c.quarantine]
 
-    assert sum(p.result.rows_quarantined for p in alone) > 0  # the comparison covers quarantined rows too
-    for single, (result, chunks) in zip(alone, together, strict=True):
+    def copy_input(chunks):  # what a worker hands to the writing process, per table
+        texts = {}
+        for chunk in parallel._encoded(worker, chunks, 1):
+            for table, columns, text in chunk.payloads:
+                texts.setdefault((table, tuple(columns)), []).append(text)
+        return {key: "".join(parts) for key, parts in texts.items()}
+
+    assert sum(single.rows_quarantined for single, _ in alone) > 0  # the comparison covers quarantined rows too
+    for (single, single_chunks), (result, chunks) in zip(alone, together, strict=True):
         counts = ("rows_read", "rows_loaded", "rows_quarantined", "reasons")
-        assert [getattr(result, c) for c in counts] == [getattr(single.result, c) for c in counts], result.file
-        assert quarantined(chunks) == quarantined(single.chunks)
-        expected = frame(single.chunks)
+        assert [getattr(result, c) for c in counts] == [getattr(single, c) for c in counts], result.file
+        assert quarantined(chunks) == quarantined(single_chunks)
+        expected = frame(single_chunks)
         pd.testing.assert_frame_equal(frame(chunks)[expected.columns], expected)
         for table in FEED.child_tables():
-            expected = frame(single.chunks, table)
+            expected = frame(single_chunks, table)
             pd.testing.assert_frame_equal(frame(chunks, table)[expected.columns], expected)
+        assert copy_input(chunks) == copy_input(single_chunks)

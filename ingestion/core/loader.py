@@ -81,6 +81,8 @@ class TypedChunk:
     rows: pd.DataFrame
     children: dict[str, pd.DataFrame]
     quarantine: list[tuple]
+    # The rows as COPY input, (table, columns, CSV text), when a worker encoded them (its load id known)
+    payloads: list[tuple[str, list[str], str]] | None = None
 
 
 class ParsedFailure(Exception):
@@ -358,10 +360,23 @@ class FeedLoader:
             ) as copy:
                 for row in typed.quarantine:
                     copy.write_row((load_id, *row))
-        self._copy(self.table, typed.rows.assign(load_id=load_id), self._table_columns())
-        for table, frame in typed.children.items():
-            frame = frame.assign(load_id=load_id)
-            self._copy(table, frame, list(frame.columns))
+        for table, columns, text in typed.payloads or self.encode(typed, load_id):
+            statement = sql.SQL("copy raw.{} ({}) from stdin with (format csv)").format(
+                sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+            with self.conn.cursor().copy(statement) as copy:
+                copy.write(text)
+
+    def encode(self, typed: TypedChunk, load_id: int) -> list[tuple[str, list[str], str]]:
+        """The chunk's rows as COPY input: (table, columns, CSV text) per table with rows."""
+        payloads = []
+        for table, frame, columns in [(self.table, typed.rows, self._table_columns()),
+                                      *[(t, f, [*f.columns, "load_id"]) for t, f in typed.children.items()]]:
+            if frame.empty:
+                continue
+            buffer = io.StringIO()
+            frame.assign(load_id=load_id).reindex(columns=columns).to_csv(buffer, index=False, header=False)
+            payloads.append((table, columns, buffer.getvalue()))
+        return payloads
 
     def _find_layout(self, path: Path, rows: Iterator[Row], sheet: str = "") -> Layout | None:
         finder = LayoutFinder(self.columns, self.wide, self.grouped, self.header_scan, self.report, self.title)
@@ -547,16 +562,6 @@ class FeedLoader:
         if self.resolves_schools and "school_id" not in names:
             names.append("school_id")
         return names
-
-    def _copy(self, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
-        if frame.empty:
-            return
-        buffer = io.StringIO()
-        frame.reindex(columns=columns).to_csv(buffer, index=False, header=False)
-        statement = sql.SQL("copy raw.{} ({}) from stdin with (format csv)").format(
-            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
-        with self.conn.cursor().copy(statement) as copy:
-            copy.write(buffer.getvalue())
 
     # ----------------------------------------------------------------- partitions
     def _replace_partitions(self, load_id: int) -> int:

@@ -26,6 +26,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from ingestion.core import ledger
 from ingestion.core.batch_typing import FileRows, NotBatchable, read_rows, type_together
 from ingestion.core.errors import LoadError
@@ -72,7 +74,7 @@ def _start_worker(loader_class: type[FeedLoader], key: bytes, registry: Registry
     _worker.resolver = registry.resolver if _worker.resolves_schools else None
 
 
-def _parse(path: Path) -> Parsed:
+def _parse(path: Path, load_id: int) -> Parsed:
     loader = _worker
     loader.file_state = {}
     result = LoadResult(loader.feed, path.name, "loaded")
@@ -84,23 +86,32 @@ def _parse(path: Path) -> Parsed:
     except Exception as exc:  # this file fails, as it would in FeedLoader.complete
         return Parsed(result, failure=(internal_error_text(path, exc), code_traceback(exc)))
     state = {k: v for k, v in loader.file_state.items() if k != "source_rows"}  # the last chunk's rows: not needed
-    return Parsed(result, chunks, state)
+    return Parsed(result, _encoded(loader, chunks, load_id), state)
 
 
-def _parse_batch(paths: list[Path]) -> list[Parsed]:
-    """Several small files: typed together where the feed allows it (batch_typing), else one by one."""
+def _encoded(loader: FeedLoader, chunks: list[TypedChunk], load_id: int) -> list[TypedChunk]:
+    """The chunks as COPY input, made here rather than in the writing process (which is the one that waits)."""
+    return [TypedChunk(_NO_ROWS, {}, chunk.quarantine, loader.encode(chunk, load_id)) for chunk in chunks]
+
+
+_NO_ROWS = pd.DataFrame()
+
+
+def _parse_batch(files: list[tuple[Path, int]]) -> list[Parsed]:
+    """Several small files (path, load id): typed together where the feed allows it (batch_typing), else one
+    by one."""
     loader = _worker
-    if not loader.batch_typing or len(paths) < 2:
-        return [_parse(p) for p in paths]
+    if not loader.batch_typing or len(files) < 2:
+        return [_parse(*f) for f in files]
     parsed: dict[int, Parsed] = {}
     readable: list[tuple[int, FileRows]] = []
-    for i, path in enumerate(paths):
+    for i, (path, load_id) in enumerate(files):
         try:
             readable.append((i, read_rows(loader, path)))
         except NotBatchable:
-            parsed[i] = _parse(path)
+            parsed[i] = _parse(path, load_id)
         except Exception:  # the file's own failure, with its message, as typing it alone reports it
-            parsed[i] = _parse(path)
+            parsed[i] = _parse(path, load_id)
     try:
         typed = type_together(loader, [f for _, f in readable])
     except NotBatchable:
@@ -110,12 +121,13 @@ def _parse_batch(paths: list[Path]) -> list[Parsed]:
                     code_traceback(exc))
         typed = None
     for position, (i, file) in enumerate(readable):
+        load_id = files[i][1]
         if typed is None:
-            parsed[i] = _parse(file.path)
+            parsed[i] = _parse(file.path, load_id)
         else:
             result, chunks = typed[position]
-            parsed[i] = Parsed(result, chunks, {})
-    return [parsed[i] for i in range(len(paths))]
+            parsed[i] = Parsed(result, _encoded(loader, chunks, load_id), {})
+    return [parsed[i] for i in range(len(files))]
 
 
 def _write(loader: FeedLoader, parsed: Parsed, load_id: int, result: LoadResult) -> None:
@@ -186,7 +198,7 @@ def _run(loader: FeedLoader, paths: list[Path], force: bool, pool: ProcessPoolEx
 
         def send() -> None:
             if batch:
-                future = pool.submit(_parse_batch, [e.path for e in batch])
+                future = pool.submit(_parse_batch, [(e.path, e.registered) for e in batch])
                 for position, entry in enumerate(batch):
                     entry.batch, entry.position = future, position
                 batch.clear()
