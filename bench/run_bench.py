@@ -20,7 +20,8 @@ Measured, in this order, in a scratch database of the warehouse server (the embe
    subprocess: bench/bench_load_memory.py);
 5. the feed checks (GX), ``dbt build`` of everything, the mart checks and the analysts' report — the functions the
    DAGs call (``warehouse.airflow_common.validate_stage``, ``build_report``), in the DAGs' order;
-6. the incremental build: one changed ВПР individual-results workbook (one score altered, a new name) is loaded
+6. the incremental build: one corrected ВПР individual-results workbook (two of a pupil's task scores swapped,
+   a new name) is loaded
    and ``dbt build --select source:raw.vpr_results+`` runs; its time against the full build;
 7. ``--chain``: files → validated marts once more, end to end in a fresh database (``load_all``, feed checks,
    ``dbt build``, mart checks, report); ``--main-job``: ``bash scripts/main.sh`` (minutes; it prints «Готово за N с»).
@@ -321,12 +322,12 @@ def dbt_target(work: Path) -> Path:
     return target
 
 
-TASK_HEADER = re.compile(r"^\d+(\.\d+)?\s*\(\d+\s*б\)$")
+TASK_HEADER = re.compile(r"^\d+(\.\d+)?\s*\((\d+)\s*б\)$")  # «5.1 (1б)»: the task and its maximum
 
 
 def changed_workbook(source: Path, target: Path) -> Path:
-    """A copy of a ВПР individual-results workbook with one pupil's task score lowered by one (and the primary
-    score with it): a corrected file, other checksum, new name."""
+    """A copy of a ВПР individual-results workbook in which one pupil's scores of two tasks of the same maximum
+    are swapped: a corrected file (other checksum, new name) whose rows stay valid (same primary score and mark)."""
     from openpyxl import load_workbook
 
     book = load_workbook(source)
@@ -334,17 +335,18 @@ def changed_workbook(source: Path, target: Path) -> Path:
         header = next((row for row in sheet.iter_rows() if any(c.value == "Первичный балл" for c in row)), None)
         if header is None:
             continue
-        tasks = [c.column for c in header if isinstance(c.value, str) and TASK_HEADER.match(c.value.strip())]
-        total = next(c.column for c in header if c.value == "Первичный балл")
+        maximum = {c.column - 1: TASK_HEADER.match(c.value.strip()).group(2) for c in header
+                   if isinstance(c.value, str) and TASK_HEADER.match(c.value.strip())}
         for row in sheet.iter_rows(min_row=header[0].row + 1):
-            cell = next((row[col - 1] for col in tasks if isinstance(row[col - 1].value, int | float)
-                         and row[col - 1].value >= 1), None)
-            if cell is not None and isinstance(row[total - 1].value, int | float):
-                cell.value -= 1
-                row[total - 1].value -= 1
+            scores = {i: row[i] for i in maximum if i < len(row) and isinstance(row[i].value, int | float)}
+            pair = next(((a, b) for a in scores for b in scores
+                         if maximum[a] == maximum[b] and scores[a].value > scores[b].value), None)
+            if pair:
+                first, second = scores[pair[0]], scores[pair[1]]
+                first.value, second.value = second.value, first.value
                 book.save(target)
                 return target
-    raise ValueError(f"{source.name}: no task score to change")
+    raise ValueError(f"{source.name}: no two task scores to swap")
 
 
 def incremental(conn: psycopg.Connection, url: str, landing: Path, work: Path, target: Path) -> dict:

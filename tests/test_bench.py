@@ -48,7 +48,7 @@ def test_a_feed_is_measured_against_a_copy_of_exactly_the_rows_it_loaded(conn, d
     assert conn.execute("select to_regnamespace(%s)", (run_bench.COPY_SCHEMA,)).fetchone()[0] is None
 
 
-def test_the_changed_workbook_differs_by_one_score_and_its_total(demo_landing, tmp_path):
+def test_the_corrected_workbook_swaps_two_scores_of_one_pupil(demo_landing, tmp_path):
     source = next(p for p in files_for(VprIndividualLoader, demo_landing) if p.suffix == ".xlsx")
     changed = run_bench.changed_workbook(source, tmp_path / "changed.xlsx")
 
@@ -59,10 +59,14 @@ def test_the_changed_workbook_differs_by_one_score_and_its_total(demo_landing, t
     before, after = cells(source), cells(changed)
     assert file_checksum(changed)[0] != file_checksum(source)[0]
     assert len(before) == len(after)
-    differences = [(b, a) for row_b, row_a in zip(before, after, strict=True)
-                   for b, a in zip(row_b, row_a, strict=True) if b != a]
-    assert len(differences) == 2  # one task score and the primary score of the same pupil, each one point less
-    assert all(b - a == 1 for b, a in differences)
+    rows = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
+    assert len(rows) == 1  # one pupil
+    b, a = rows[0]
+    changed_cells = [i for i, (x, y) in enumerate(zip(b, a, strict=True)) if x != y]
+    assert len(changed_cells) == 2
+    i, j = changed_cells
+    assert (a[i], a[j]) == (b[j], b[i])  # swapped: the primary score and the mark stay right
+    assert sum(v for v in a if isinstance(v, float)) == sum(v for v in b if isinstance(v, float))
 
 
 def test_the_table_marks_each_target_met_or_missed():
