@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import bench_memory  # noqa: E402
-from bench.bench_loaders import KEY, plain_copy  # noqa: E402
+from bench.run_bench import KEY, plain_copy  # noqa: E402
 from ingestion.feeds.vpr_individual import VprIndividualLoader  # noqa: E402
 
 GROWTH_TARGET_MB = 80
@@ -106,6 +106,42 @@ def baseline(url: str) -> float:
     return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
 
 
+def workbook(folder: Path, rows: int, strings: str) -> Path:
+    """bench_memory's «Индивидуальные результаты» workbook of ``rows`` rows (written once, then reused)."""
+    inline = folder / f"individual_{rows}.xlsx"
+    shared = folder / f"individual_{rows}_shared.xlsx"
+    if not shared.exists():  # bench_memory's generator, in a subprocess (this one stays small)
+        subprocess.run([sys.executable, bench_memory.__file__, "--write", str(rows), str(inline), str(shared)],
+                       check=True)
+    return shared if strings == "shared" else inline
+
+
+def measure_sizes(base: str, sizes: list[int], strings: list[str], folder: Path) -> list[dict]:
+    """One fresh-subprocess load and one bare run per (size, strings), each in its own scratch database."""
+    template = template_database(base, max(sizes), folder / "registry_landing")
+    results = []
+    try:
+        for rows in sizes:
+            for kind in strings:
+                book = workbook(folder, rows, kind)
+                name = f"edu_bench_{uuid.uuid4().hex[:8]}"
+                with psycopg.connect(_url(base, "postgres"), autocommit=True) as admin:
+                    admin.execute(sql.SQL("create database {} template {}").format(
+                        sql.Identifier(name), sql.Identifier(template)))
+                try:
+                    loaded = child("load", book, _url(base, name))
+                    work = child("bare", book, _url(base, name))
+                finally:
+                    with psycopg.connect(_url(base, "postgres"), autocommit=True) as admin:
+                        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+                results.append(loaded | work | {"rows": rows, "strings": kind,
+                                                "file_mb": book.stat().st_size / 2**20})
+    finally:
+        with psycopg.connect(_url(base, "postgres"), autocommit=True) as admin:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(template)))
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 200_000])
@@ -127,51 +163,30 @@ def main() -> int:
 
     base = warehouse_url()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench_load_memory_"))
-    template = template_database(base, max(args.rows), folder / "registry_landing")
-    results = {}
     try:
-        print(f"Interpreter and loader imported, connected, nothing loaded: {baseline(_url(base, template)):.0f} MB "
-              "peak RSS\n")
+        print(f"Interpreter and loader imported, connected, nothing loaded: {baseline(_url(base, 'postgres')):.0f} "
+              "MB peak RSS\n")
+        results = measure_sizes(base, args.rows, args.strings, folder)
         print("| rows | strings | file, MB | status | peak RSS (ru_maxrss), MB | VmHWM, MB | wall s | CPU s | "
               "rows/s (wall) | bare: read s + COPY s | load / bare |")
         print("|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-        for rows in args.rows:
-            inline = folder / f"individual_{rows}.xlsx"
-            shared = folder / f"individual_{rows}_shared.xlsx"
-            if not shared.exists():  # bench_memory's generator, in a subprocess (this one stays small)
-                subprocess.run([sys.executable, bench_memory.__file__, "--write", str(rows), str(inline),
-                                str(shared)], check=True)
-            for strings in args.strings:
-                book = shared if strings == "shared" else inline
-                name = f"edu_bench_{uuid.uuid4().hex[:8]}"
-                with psycopg.connect(_url(base, "postgres"), autocommit=True) as admin:
-                    admin.execute(sql.SQL("create database {} template {}").format(
-                        sql.Identifier(name), sql.Identifier(template)))
-                try:
-                    loaded = child("load", book, _url(base, name))
-                    work = child("bare", book, _url(base, name))
-                finally:
-                    with psycopg.connect(_url(base, "postgres"), autocommit=True) as admin:
-                        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-                results[(rows, strings)] = loaded
-                bare_seconds = work["read_seconds"] + work["copy_seconds"]
-                status = f"{loaded['status']} {loaded['rows_loaded']:,}/{loaded['rows_read']:,}"
-                print(f"| {rows:,} | {strings} | {book.stat().st_size / 2**20:.1f} | {status} | "
-                      f"{loaded['peak_mb']:.0f} | {loaded['hwm_mb'] or 0:.0f} | {loaded['seconds']:.1f} | "
-                      f"{loaded['cpu']:.1f} | {loaded['rows_read'] / loaded['seconds']:,.0f} | "
-                      f"{work['read_seconds']:.1f} + {work['copy_seconds']:.1f} | "
-                      f"{loaded['seconds'] / bare_seconds:.1f} |", flush=True)
-                if loaded["rows_loaded"] != rows:
-                    print(f"  (!) {loaded['rows_loaded']} rows loaded of {rows}: {loaded['message']}")
+        for r in results:
+            bare_seconds = r["read_seconds"] + r["copy_seconds"]
+            status = f"{r['status']} {r['rows_loaded']:,}/{r['rows_read']:,}"
+            print(f"| {r['rows']:,} | {r['strings']} | {r['file_mb']:.1f} | {status} | {r['peak_mb']:.0f} | "
+                  f"{r['hwm_mb'] or 0:.0f} | {r['seconds']:.1f} | {r['cpu']:.1f} | "
+                  f"{r['rows_read'] / r['seconds']:,.0f} | {r['read_seconds']:.1f} + {r['copy_seconds']:.1f} | "
+                  f"{r['seconds'] / bare_seconds:.1f} |")
+            if r["rows_loaded"] != r["rows"]:
+                print(f"  (!) {r['rows_loaded']} rows loaded of {r['rows']}: {r['message']}")
         small, large = min(args.rows), max(args.rows)
         if small != large:
+            peaks = {(r["rows"], r["strings"]): r["peak_mb"] for r in results}
             for strings in args.strings:
-                growth = results[(large, strings)]["peak_mb"] - results[(small, strings)]["peak_mb"]
+                growth = peaks[(large, strings)] - peaks[(small, strings)]
                 print(f"\n{strings} strings: load peak growth from {small:,} to {large:,} rows: {growth:+.0f} MB "
                       f"(target: at most +{GROWTH_TARGET_MB} MB)")
     finally:
-        with psycopg.connect(_url(base, "postgres"), autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(template)))
         if not args.keep:
             for path in sorted(folder.rglob("*"), reverse=True):
                 path.rmdir() if path.is_dir() else path.unlink()
