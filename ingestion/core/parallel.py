@@ -11,7 +11,7 @@ is read once, when the run begins (``RegistryView.frozen``).
 Files larger than ``PARALLEL_MAX_BYTES`` are read here, streamed chunk by chunk as ever, so that memory
 stays flat in file size; a worker's typed rows of a small file are held until that file's turn, at most
 ``IN_FLIGHT_BYTES`` of files at a time. A snapshot feed (one file replaces the whole table), a run of a few
-files or ``workers`` < 2 loads file by file.
+files or ``workers`` < 2 loads file by file, still with the lock and the registry's values taken once.
 """
 
 from __future__ import annotations
@@ -146,12 +146,16 @@ def load_files(loader: FeedLoader, paths: Iterable[Path], force: bool = False,
     """Load the files in order (see the module's docstring); one result per file, in the same order."""
     paths = [Path(p) for p in paths]
     workers = default_workers() if workers is None else workers
-    if workers < 2 or len(paths) < MIN_FILES or not loader.partition:
+    if not loader.partition:  # a snapshot (the registry itself): each file on its own
         return [loader.load(p, force) for p in paths]
     conn = loader.conn
     ledger.mark_interrupted(conn)
     loader.lock_feed()
     try:
+        if workers < 2 or len(paths) < MIN_FILES:
+            # file by file here, with the run's set-up once: the lock, the registry (read when first needed)
+            registry = RegistryView(conn)
+            return [loader.load_here(p, force, registry) for p in paths]
         registry = RegistryView(conn).frozen()
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=_start_worker,
