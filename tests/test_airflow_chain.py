@@ -46,7 +46,7 @@ def chain(server_url, template_db, tmp_path_factory):
     local.start()
     try:
         local.wait_for_dags(ALL)
-        local.airflow("dags", "unpause", "--treat-dag-id-as-regex", "-y", "^edu_")
+        local.unpause(ALL)
         yield local, url, landing
     finally:
         local.stop()

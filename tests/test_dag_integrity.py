@@ -92,13 +92,90 @@ def _uris(condition) -> set[str]:
     return {condition.uri}
 
 
-def test_dbt_runs_in_cosmos_task_groups_per_layer_from_the_manifest(dagbag):
+def test_dbt_runs_in_one_cosmos_build_chosen_by_the_plan_after_the_feed_checks(dagbag):
+    from cosmos.operators.local import DbtBuildLocalOperator
+
     build = dagbag.dags[orchestration.DAG_BUILD]
-    groups = {t.task_group.group_id for t in build.tasks if t.task_group and t.task_group.group_id}
-    assert {"reference", "staging", "core", "intermediate", "facts", "objectivity", "results"} <= groups
-    assert any(t.task_id.startswith("results.mart_low_results") for t in build.tasks)  # a task per model
-    producer = build.get_task("results.dbt_producer_watcher")
-    assert producer.pool == orchestration.POOL_DBT
+    dbt = build.get_task("dbt_build")
+    assert isinstance(dbt, DbtBuildLocalOperator)  # one `dbt build`: every layer, each model's tests after it
+    assert dbt.pool == orchestration.POOL_DBT and dbt.retries == 0
+    assert dbt.upstream_task_ids == {"plan_build"} and "plan_build" in dbt.select  # the plan's selection
+    assert build.get_task("plan_build").upstream_task_ids == {"validate_feeds"}
+    assert build.get_task("validate_feeds").upstream_task_ids == {"wait_for_loads"}
+    assert build.get_task("wait_for_loads").upstream_task_ids == {"anything_new"}
+    # the marts are announced only after a recorded, successful build; blocked loads are reported after any build
+    assert "dbt_build" in build.get_task("record_build").upstream_task_ids
+    assert "record_build" in build.get_task("publish").upstream_task_ids
+    assert "dbt_build" in build.get_task("check_blocked").upstream_task_ids
+    assert build.get_task("check_blocked").trigger_rule == "all_done"
+
+
+def _qc_run(conn, *feeds) -> int:
+    run = conn.execute("insert into qc.runs (status) values ('passed') returning run_id").fetchone()[0]
+    for feed in feeds:
+        load = conn.execute("select coalesce(max(load_id), 0) + 1 from qc.run_loads").fetchone()[0]
+        conn.execute("insert into qc.run_loads (load_id, run_id, file_id, feed, file_name, status) "
+                     "values (%s, %s, %s, %s, %s, 'loaded')", (load, run, load, feed, f"{feed}.xlsx"))
+    return run
+
+
+def test_the_build_plan_selects_what_the_new_loads_feed_since_the_last_successful_build(conn, tmp_path):
+    import json
+
+    from quality.access import ensure_qc
+    from warehouse import build_plan
+
+    ensure_qc(conn)
+    manifest = tmp_path / "manifest.json"
+    sources = ("vpr_results", "vpr_task_scores", "teachers", "school_registry")  # project500_schools: read by none
+    manifest.write_text(json.dumps({"sources": {f"source.p.raw.{t}": {"source_name": "raw", "name": t}
+                                                for t in sources} | {"source.p.qc.runs": {"source_name": "qc",
+                                                                                          "name": "runs"}}}))
+
+    def plan(run, manual=False, checksum="A"):
+        return build_plan.plan(conn, run, manual, manifest_path=manifest, checksum=checksum)
+
+    first = _qc_run(conn, "teachers")
+    assert plan(first).full  # no build yet: everything
+    build_plan.record(conn, first, plan(first), checksum="A")
+    second = _qc_run(conn, "vpr_individual")
+    assert plan(second) == build_plan.Plan(False, "source:raw.vpr_results+ source:raw.vpr_task_scores+",
+                                           ("vpr_individual",), plan(second).reason)
+    assert plan(second, manual=True).full and plan(second, checksum="B").full  # by hand, or the project changed
+    # the build of `second` failed (not recorded): the next one takes its feeds too
+    third = _qc_run(conn, "teachers", "project500")
+    assert plan(third).select == "source:raw.teachers+ source:raw.vpr_results+ source:raw.vpr_task_scores+"
+    build_plan.record(conn, third, plan(third), checksum="A")
+    fourth = _qc_run(conn, "project500")
+    assert plan(fourth).select == "" and not plan(fourth).full  # no model reads it: nothing to build
+    assert build_plan.last_build(conn) == (third, "A")
+
+
+def test_the_project_checksum_changes_with_any_model_file_and_only_with_them(tmp_path):
+    from warehouse import build_plan
+
+    (tmp_path / "models" / "marts").mkdir(parents=True)
+    (tmp_path / "models" / "marts" / "m.sql").write_text("select 1")
+    (tmp_path / "dbt_project.yml").write_text("name: p")
+    before = build_plan.project_checksum(tmp_path)
+    (tmp_path / "target").mkdir()
+    (tmp_path / "target" / "manifest.json").write_text("{}")  # an output, not a source
+    assert build_plan.project_checksum(tmp_path) == before
+    (tmp_path / "models" / "marts" / "m.sql").write_text("select 2")
+    changed = build_plan.project_checksum(tmp_path)
+    (tmp_path / "models" / "marts" / "m.sql").rename(tmp_path / "models" / "marts" / "n.sql")
+    assert len({before, changed, build_plan.project_checksum(tmp_path)}) == 3
+
+
+def test_the_build_log_lists_every_node_slowest_first():
+    from warehouse.airflow_dbt import run_results_table
+
+    lines = run_results_table({"elapsed_time": 12.5, "results": [
+        {"unique_id": "model.p.fast", "status": "success", "execution_time": 0.5},
+        {"unique_id": "model.p.slow", "status": "success", "execution_time": 9.25},
+        {"unique_id": "test.p.t", "status": "fail", "execution_time": 1.0}]})
+    assert [line.split()[-1] for line in lines[1:4]] == ["model.p.slow", "test.p.t", "model.p.fast"]
+    assert lines[-1] == "Узлов: 3 (fail: 1, success: 2); время dbt: 12.5 с"
 
 
 def test_no_dag_generates_demo_files():
