@@ -80,17 +80,14 @@ def edu_build_marts():
             return False
         return plan
 
-    @task
-    def record_build(qc_run_id: int, plan: dict) -> None:
-        """The build succeeded: the next one starts from it (warehouse.build_plan)."""
-        from warehouse.airflow_common import record_build as record
-
-        record(qc_run_id, plan)
-
     @task(outlets=MART_ASSETS)
-    def publish(qc_run_id: int, outlet_events=None) -> None:
-        """The marts are rebuilt: the validation DAG starts on these Assets (their extra names the qc run, so
-        that the mart checks join the feed checks of this build)."""
+    def publish(qc_run_id: int, plan: dict, outlet_events=None) -> None:
+        """The build succeeded: recorded, so that the next one starts from it (warehouse.build_plan), and the marts
+        announced: the validation DAG starts on these Assets (their extra names the qc run, so that the mart checks
+        join the feed checks of this build)."""
+        from warehouse.airflow_common import record_build
+
+        record_build(qc_run_id, plan)
         for asset in MART_ASSETS:
             outlet_events[asset].extra = {"qc_run_id": qc_run_id}
 
@@ -112,7 +109,7 @@ def edu_build_marts():
                                execution_timeout=timedelta(hours=1),
                                select=f"{{{{ ti.xcom_pull(task_ids='{PLAN_TASK}')['select'] }}}}",
                                doc_md="dbt build витрин (весь проект или часть после новых загрузок)")
-    plan >> build >> record_build(qc_run, plan) >> publish(qc_run)
+    plan >> build >> publish(qc_run, plan)
     build >> check_blocked(qc_run)
 
 

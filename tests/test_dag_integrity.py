@@ -14,11 +14,6 @@ def dagbag():
 
     from warehouse.paths import ROOT
 
-    manifest = ROOT / "dbt_project" / "target" / "manifest.json"
-    if not manifest.exists():  # the build DAG renders from dbt's manifest, as on a server after `dbt parse`
-        from warehouse.dbt import parse_manifest
-
-        parse_manifest()
     return DagBag(dag_folder=str(ROOT / "dags"))
 
 
@@ -104,8 +99,7 @@ def test_dbt_runs_in_one_cosmos_build_chosen_by_the_plan_after_the_feed_checks(d
     assert build.get_task("validate_feeds").upstream_task_ids == {"wait_for_loads"}
     assert build.get_task("wait_for_loads").upstream_task_ids == {"anything_new"}
     # the marts are announced only after a recorded, successful build; blocked loads are reported after any build
-    assert "dbt_build" in build.get_task("record_build").upstream_task_ids
-    assert "record_build" in build.get_task("publish").upstream_task_ids
+    assert "dbt_build" in build.get_task("publish").upstream_task_ids
     assert "dbt_build" in build.get_task("check_blocked").upstream_task_ids
     assert build.get_task("check_blocked").trigger_rule == "all_done"
 
@@ -120,20 +114,20 @@ def _qc_run(conn, *feeds) -> int:
 
 
 def test_the_build_plan_selects_what_the_new_loads_feed_since_the_last_successful_build(conn, tmp_path):
-    import json
-
     from quality.access import ensure_qc
     from warehouse import build_plan
 
     ensure_qc(conn)
-    manifest = tmp_path / "manifest.json"
-    sources = ("vpr_results", "vpr_task_scores", "teachers", "school_registry")  # project500_schools: read by none
-    manifest.write_text(json.dumps({"sources": {f"source.p.raw.{t}": {"source_name": "raw", "name": t}
-                                                for t in sources} | {"source.p.qc.runs": {"source_name": "qc",
-                                                                                          "name": "runs"}}}))
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    # project500_schools: read by no model; a source of another name does not count
+    (project / "models" / "_sources.yml").write_text(
+        "version: 2\nsources:\n  - name: raw\n    tables:\n"
+        + "".join(f"      - name: {t}\n" for t in ("vpr_results", "vpr_task_scores", "teachers", "school_registry"))
+        + "  - name: qc\n    tables:\n      - name: project500_schools\n")
 
     def plan(run, manual=False, checksum="A"):
-        return build_plan.plan(conn, run, manual, manifest_path=manifest, checksum=checksum)
+        return build_plan.plan(conn, run, manual, project_dir=project, checksum=checksum)
 
     first = _qc_run(conn, "teachers")
     assert plan(first).full  # no build yet: everything
@@ -149,6 +143,15 @@ def test_the_build_plan_selects_what_the_new_loads_feed_since_the_last_successfu
     fourth = _qc_run(conn, "project500")
     assert plan(fourth).select == "" and not plan(fourth).full  # no model reads it: nothing to build
     assert build_plan.last_build(conn) == (third, "A")
+
+
+def test_the_raw_sources_are_the_feed_tables_the_models_read():
+    from warehouse import build_plan
+
+    sources = build_plan.raw_sources()
+    tables = {t for tables in airflow_common.FEED_TABLES.values() for t in tables}
+    assert {"vpr_results", "vpr_task_scores", "school_registry", "teachers"} <= sources
+    assert sources - tables == {"file_ledger", "load_ledger", "quarantine", "school_keys"}  # the ledger's
 
 
 def test_the_project_checksum_changes_with_any_model_file_and_only_with_them(tmp_path):

@@ -11,17 +11,16 @@ warehouse it built, so the state belongs to the warehouse, not to the machine th
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psycopg
+import yaml
 
 from warehouse.airflow_common import FEED_TABLES
 from warehouse.paths import ROOT
 
 DBT_DIR = ROOT / "dbt_project"
-MANIFEST = DBT_DIR / "target" / "manifest.json"
 # what the models are made of; target/, logs/ and installed packages are outputs, not sources
 PROJECT_PARTS = ("models", "macros", "seeds", "tests", "snapshots", "analyses", "dbt_project.yml", "packages.yml",
                  "dependencies.yml")
@@ -60,10 +59,14 @@ def project_checksum(project_dir: Path = DBT_DIR) -> str:
     return digest.hexdigest()
 
 
-def raw_sources(manifest_path: Path = MANIFEST) -> set[str]:
-    """The raw tables the dbt project reads (its sources named ``raw``)."""
-    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-    return {s["name"] for s in manifest["sources"].values() if s["source_name"] == "raw"}
+def raw_sources(project_dir: Path = DBT_DIR) -> set[str]:
+    """The raw tables the dbt project reads: the tables of its source ``raw`` (the models' YAML files; no parse)."""
+    tables = set()
+    for path in sorted((project_dir / "models").rglob("*.yml")):
+        for source in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("sources") or []:
+            if source.get("name") == "raw":
+                tables |= {t["name"] for t in source.get("tables") or []}
+    return tables
 
 
 def source_selection(feeds, sources: set[str]) -> list[str]:
@@ -91,9 +94,9 @@ def feeds_since(conn: psycopg.Connection, after_qc_run: int, up_to_qc_run: int) 
         (after_qc_run, up_to_qc_run))]
 
 
-def plan(conn: psycopg.Connection, qc_run_id: int, manual: bool, manifest_path: Path = MANIFEST,
+def plan(conn: psycopg.Connection, qc_run_id: int, manual: bool, project_dir: Path = DBT_DIR,
          checksum: str | None = None) -> Plan:
-    checksum = checksum or project_checksum()
+    checksum = checksum or project_checksum(project_dir)
     previous = last_build(conn)
     if manual:
         return Plan(True, "", (), "запуск вручную: полная сборка")
@@ -102,7 +105,7 @@ def plan(conn: psycopg.Connection, qc_run_id: int, manual: bool, manifest_path: 
     if previous[1] != checksum:
         return Plan(True, "", (), "проект dbt изменился после прошлой сборки: полная сборка")
     feeds = feeds_since(conn, previous[0], qc_run_id)
-    select = source_selection(feeds, raw_sources(manifest_path))
+    select = source_selection(feeds, raw_sources(project_dir))
     reason = (f"новые загрузки потоков {', '.join(feeds)}: сборка моделей после их таблиц" if select else
               f"новые загрузки потоков {', '.join(feeds) or '—'} не читает ни одна модель: сборка не нужна")
     return Plan(False, " ".join(select), tuple(feeds), reason)
