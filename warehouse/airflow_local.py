@@ -87,7 +87,9 @@ class LocalAirflow:
             env["AIRFLOW_HOME"] = str(self.home)
         env.update({
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": env.get("AIRFLOW__CORE__PARALLELISM", "4"),
+            # the pools bound the heavy tasks (loads 2 = the cores, dbt 1, checks 1); the other slots go to sensors
+            # polling in one process each and to light tasks, so that a waiting sensor never delays a load
+            "AIRFLOW__CORE__PARALLELISM": env.get("EDU_AIRFLOW_PARALLELISM", "6"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
