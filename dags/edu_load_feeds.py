@@ -97,10 +97,11 @@ def load_dag(dag_id: str, feeds: tuple[str, ...]):
             if problems:
                 raise RuntimeError(f"Не загружено файлов: {len(problems)}:\n" + "\n".join(problems))
 
-        @task.sensor(poke_interval=10, timeout=3600, mode="reschedule")
+        @task.sensor(poke_interval=2, timeout=3600, mode="poke")
         def wait_for_registry(params=None) -> bool:
             """School codes resolve through the registry: until it is loaded (the regional DAG), rows would be
-            quarantined as unknown schools, so wait for it — unless there is nothing to load."""
+            quarantined as unknown schools, so wait for it — unless there is nothing to load. Usually loaded long
+            ago (the first poke passes); on a first load it waits in one light process, polling every 2 s."""
             from warehouse.airflow_common import family_has_files, registry_loaded
 
             return registry_loaded() or not family_has_files(feeds, params["landing"])

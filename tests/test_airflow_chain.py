@@ -26,7 +26,6 @@ RELOAD_YEAR = 2025
 def chain(server_url, template_db, tmp_path_factory):
     """A fresh warehouse database, an empty landing folder and a running local Airflow (own metadata DB)."""
     from warehouse.airflow_local import LocalAirflow
-    from warehouse.dbt import parse_manifest
 
     suffix = uuid.uuid4().hex[:8]
     warehouse, metadata = f"edu_chain_{suffix}", f"airflow_chain_{suffix}"
@@ -35,7 +34,6 @@ def chain(server_url, template_db, tmp_path_factory):
         conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(warehouse),
                                                                        sql.Identifier(template_db)))
     url = psycopg.conninfo.make_conninfo(server_url, dbname=warehouse)
-    assert parse_manifest()
     home = tmp_path_factory.mktemp("airflow_home")
     local = LocalAirflow.for_embedded(url, metadata_db=metadata, home=home)
     landing = tmp_path_factory.mktemp("chain") / "landing"
@@ -46,7 +44,7 @@ def chain(server_url, template_db, tmp_path_factory):
     local.start()
     try:
         local.wait_for_dags(ALL)
-        local.airflow("dags", "unpause", "--treat-dag-id-as-regex", "-y", "^edu_")
+        local.unpause(ALL)
         yield local, url, landing
     finally:
         local.stop()
@@ -62,7 +60,7 @@ def chain(server_url, template_db, tmp_path_factory):
 
 def run_loads(local, landing) -> dict[str, str]:
     runs = {dag_id: local.trigger(dag_id, {"landing": str(landing)}) for dag_id in LOADS}
-    local.wait_until_idle(ALL, settle=15)
+    local.wait_until_idle(ALL)
     return runs
 
 
@@ -130,7 +128,7 @@ def test_reloading_a_year_twice_leaves_the_marts_identical_and_a_later_load_does
     for _ in range(2):
         run_id = local.trigger(names.DAG_RELOAD, {"school_year": RELOAD_YEAR, "landing": str(landing)})
         assert local.wait_for_run(names.DAG_RELOAD, run_id) == "success"
-        local.wait_until_idle(ALL, settle=15)
+        local.wait_until_idle(ALL)
         digests.append(marts_digest(url))
         with psycopg.connect(url) as conn:
             reload_loads.append({r for (r,) in conn.execute(

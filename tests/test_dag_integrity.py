@@ -14,11 +14,6 @@ def dagbag():
 
     from warehouse.paths import ROOT
 
-    manifest = ROOT / "dbt_project" / "target" / "manifest.json"
-    if not manifest.exists():  # the build DAG renders from dbt's manifest, as on a server after `dbt parse`
-        from warehouse.dbt import parse_manifest
-
-        parse_manifest()
     return DagBag(dag_folder=str(ROOT / "dags"))
 
 
@@ -92,13 +87,98 @@ def _uris(condition) -> set[str]:
     return {condition.uri}
 
 
-def test_dbt_runs_in_cosmos_task_groups_per_layer_from_the_manifest(dagbag):
+def test_dbt_runs_in_one_cosmos_build_chosen_by_the_plan_after_the_feed_checks(dagbag):
+    from cosmos.operators.local import DbtBuildLocalOperator
+
     build = dagbag.dags[orchestration.DAG_BUILD]
-    groups = {t.task_group.group_id for t in build.tasks if t.task_group and t.task_group.group_id}
-    assert {"reference", "staging", "core", "intermediate", "facts", "objectivity", "results"} <= groups
-    assert any(t.task_id.startswith("results.mart_low_results") for t in build.tasks)  # a task per model
-    producer = build.get_task("results.dbt_producer_watcher")
-    assert producer.pool == orchestration.POOL_DBT
+    dbt = build.get_task("dbt_build")
+    assert isinstance(dbt, DbtBuildLocalOperator)  # one `dbt build`: every layer, each model's tests after it
+    assert dbt.pool == orchestration.POOL_DBT and dbt.retries == 0
+    assert dbt.upstream_task_ids == {"plan_build"} and "plan_build" in dbt.select  # the plan's selection
+    assert build.get_task("plan_build").upstream_task_ids == {"validate_feeds"}
+    assert build.get_task("validate_feeds").upstream_task_ids == {"wait_for_loads"}
+    assert build.get_task("wait_for_loads").upstream_task_ids == {"anything_new"}
+    # the marts are announced only after a recorded, successful build; blocked loads are reported after any build
+    assert "dbt_build" in build.get_task("publish").upstream_task_ids
+    assert "dbt_build" in build.get_task("check_blocked").upstream_task_ids
+    assert build.get_task("check_blocked").trigger_rule == "all_done"
+
+
+def _qc_run(conn, *feeds) -> int:
+    run = conn.execute("insert into qc.runs (status) values ('passed') returning run_id").fetchone()[0]
+    for feed in feeds:
+        load = conn.execute("select coalesce(max(load_id), 0) + 1 from qc.run_loads").fetchone()[0]
+        conn.execute("insert into qc.run_loads (load_id, run_id, file_id, feed, file_name, status) "
+                     "values (%s, %s, %s, %s, %s, 'loaded')", (load, run, load, feed, f"{feed}.xlsx"))
+    return run
+
+
+def test_the_build_plan_selects_what_the_new_loads_feed_since_the_last_successful_build(conn, tmp_path):
+    from quality.access import ensure_qc
+    from warehouse import build_plan
+
+    ensure_qc(conn)
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    # project500_schools: read by no model; a source of another name does not count
+    (project / "models" / "_sources.yml").write_text(
+        "version: 2\nsources:\n  - name: raw\n    tables:\n"
+        + "".join(f"      - name: {t}\n" for t in ("vpr_results", "vpr_task_scores", "teachers", "school_registry"))
+        + "  - name: qc\n    tables:\n      - name: project500_schools\n")
+
+    def plan(run, manual=False, checksum="A"):
+        return build_plan.plan(conn, run, manual, project_dir=project, checksum=checksum)
+
+    first = _qc_run(conn, "teachers")
+    assert plan(first).full  # no build yet: everything
+    build_plan.record(conn, first, plan(first), checksum="A")
+    second = _qc_run(conn, "vpr_individual")
+    assert plan(second) == build_plan.Plan(False, "source:raw.vpr_results+ source:raw.vpr_task_scores+",
+                                           ("vpr_individual",), plan(second).reason)
+    assert plan(second, manual=True).full and plan(second, checksum="B").full  # by hand, or the project changed
+    # the build of `second` failed (not recorded): the next one takes its feeds too
+    third = _qc_run(conn, "teachers", "project500")
+    assert plan(third).select == "source:raw.teachers+ source:raw.vpr_results+ source:raw.vpr_task_scores+"
+    build_plan.record(conn, third, plan(third), checksum="A")
+    fourth = _qc_run(conn, "project500")
+    assert plan(fourth).select == "" and not plan(fourth).full  # no model reads it: nothing to build
+    assert build_plan.last_build(conn) == (third, "A")
+
+
+def test_the_raw_sources_are_the_feed_tables_the_models_read():
+    from warehouse import build_plan
+
+    sources = build_plan.raw_sources()
+    tables = {t for tables in airflow_common.FEED_TABLES.values() for t in tables}
+    assert {"vpr_results", "vpr_task_scores", "school_registry", "teachers"} <= sources
+    assert sources - tables == {"file_ledger", "load_ledger", "quarantine", "school_keys"}  # the ledger's
+
+
+def test_the_project_checksum_changes_with_any_model_file_and_only_with_them(tmp_path):
+    from warehouse import build_plan
+
+    (tmp_path / "models" / "marts").mkdir(parents=True)
+    (tmp_path / "models" / "marts" / "m.sql").write_text("select 1")
+    (tmp_path / "dbt_project.yml").write_text("name: p")
+    before = build_plan.project_checksum(tmp_path)
+    (tmp_path / "target").mkdir()
+    (tmp_path / "target" / "manifest.json").write_text("{}")  # an output, not a source
+    assert build_plan.project_checksum(tmp_path) == before
+    (tmp_path / "models" / "marts" / "m.sql").write_text("select 2")
+    changed = build_plan.project_checksum(tmp_path)
+    (tmp_path / "models" / "marts" / "m.sql").rename(tmp_path / "models" / "marts" / "n.sql")
+    assert len({before, changed, build_plan.project_checksum(tmp_path)}) == 3
+
+
+def test_the_build_log_lists_every_node_slowest_first():
+    from warehouse.airflow_dbt import run_results_table
+
+    lines = run_results_table({"elapsed_time": 12.5, "results": [
+        {"unique_id": "model.p.fast", "status": "success", "execution_time": 0.5},
+        {"unique_id": "model.p.slow", "status": "success", "execution_time": 9.25},
+        {"unique_id": "test.p.t", "status": "fail", "execution_time": 1.0}]})
+    assert [line.split()[-1] for line in lines[1:4]] == ["model.p.slow", "test.p.t", "model.p.fast"]
+    assert lines[-1] == "Узлов: 3 (fail: 1, success: 2); время dbt: 12.5 с"
 
 
 def test_no_dag_generates_demo_files():

@@ -219,6 +219,24 @@ def fail_on_errored(qc_run_id: int) -> None:
         raise RuntimeError(f"Проверок, которые не удалось выполнить: {len(errored)}:\n" + "\n".join(errored))
 
 
+def unclaimed_loads() -> bool:
+    """Whether a build has anything to take: a finished load no qc run has claimed, or a qc run that stopped
+    before its feed checks (its loads go to the next run). One query, before any check starts."""
+    from ingestion.run import connect
+    from warehouse.config import warehouse_url
+
+    with connect(warehouse_url(names.CONN_QC)) as conn:
+        if conn.execute("select to_regclass('raw.load_ledger') is null").fetchone()[0]:
+            return False
+        if conn.execute("select to_regclass('qc.run_loads') is null").fetchone()[0]:
+            return conn.execute("select exists (select 1 from raw.load_ledger where status <> 'running')").fetchone()[0]
+        return conn.execute(
+            """select exists (select 1 from raw.load_ledger l where l.status <> 'running'
+                                and not exists (select 1 from qc.run_loads r where r.load_id = l.load_id))
+                      or exists (select 1 from qc.runs where finished_at is null and feeds_checked_at is null)"""
+        ).fetchone()[0]
+
+
 def new_loads(qc_run_id: int) -> int:
     """Loads the qc run claimed: those finished since the previous run's feed checks."""
     from ingestion.run import connect
@@ -226,6 +244,26 @@ def new_loads(qc_run_id: int) -> int:
 
     with connect(warehouse_url(names.CONN_QC)) as conn:
         return conn.execute("select count(*) from qc.run_loads where run_id = %s", (qc_run_id,)).fetchone()[0]
+
+
+def plan_build(qc_run_id: int, manual: bool) -> dict:
+    """What this build runs (warehouse.build_plan), as a dict for XCom."""
+    from ingestion.run import connect
+    from warehouse import build_plan
+    from warehouse.config import warehouse_url
+
+    with connect(warehouse_url(names.CONN_QC)) as conn:
+        return build_plan.plan(conn, qc_run_id, manual).as_dict()
+
+
+def record_build(qc_run_id: int, plan: dict) -> None:
+    from ingestion.run import connect
+    from warehouse import build_plan
+    from warehouse.config import warehouse_url
+
+    built = build_plan.Plan(plan["full"], plan["select"], tuple(plan["feeds"]), plan["reason"])
+    with connect(warehouse_url(names.CONN_QC)) as conn, conn.transaction():
+        build_plan.record(conn, qc_run_id, built)
 
 
 def close_run_without_build(qc_run_id: int) -> None:

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class LocalAirflow:
     home: Path | None = None  # AIRFLOW_HOME (config, task logs); default: the environment's (.local/airflow)
     api_port: int = field(default_factory=_free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    _api_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def for_embedded(cls, warehouse: str | None = None, metadata_db: str = METADATA_DB,
@@ -85,7 +87,9 @@ class LocalAirflow:
             env["AIRFLOW_HOME"] = str(self.home)
         env.update({
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": env.get("AIRFLOW__CORE__PARALLELISM", "4"),
+            # the pools bound the heavy tasks (loads 2 = the cores, dbt 1, checks 1); the other slots go to sensors
+            # polling in one process each and to light tasks, so that a waiting sensor never delays a load
+            "AIRFLOW__CORE__PARALLELISM": env.get("EDU_AIRFLOW_PARALLELISM", "6"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
@@ -95,7 +99,12 @@ class LocalAirflow:
             "AIRFLOW__API_AUTH__JWT_SECRET": jwt,
             "AIRFLOW__API__SECRET_KEY": jwt,
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
+            # the DAG files do not change during a local run: parse them once, not every 30 s (each parse of the
+            # build DAG imports Cosmos: CPU taken from the tasks on two cores); an edited file is seen in 5 minutes
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": env.get(
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL", "300"),
+            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
             # the main job starts the loads itself; a server keeps the hourly schedule (docker-compose.yml)
             "EDU_LOAD_SCHEDULE": env.get("EDU_LOAD_SCHEDULE", "none"),
@@ -115,12 +124,14 @@ class LocalAirflow:
                                   stdout=log, stderr=subprocess.STDOUT)
 
     def prepare(self) -> None:
-        """Migrate the metadata database and create the pools."""
+        """Migrate the metadata database (the pools are created through the API once it is up: ``start``)."""
         self.airflow("db", "migrate")
-        pools = LOCAL_DIR / "airflow_pools.json"
-        pools.write_text(json.dumps({name: {"slots": slots, "description": text, "include_deferred": False}
-                                     for name, (slots, text) in names.POOLS.items()}, ensure_ascii=False))
-        self.airflow("pools", "import", str(pools))
+
+    def create_pools(self) -> None:
+        self.api("PATCH", "/api/v2/pools", {"actions": [{
+            "action": "create", "action_on_existence": "overwrite",
+            "entities": [{"name": name, "slots": slots, "description": text, "include_deferred": False}
+                         for name, (slots, text) in names.POOLS.items()]}]})
 
     def start(self) -> None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -133,6 +144,7 @@ class LocalAirflow:
             self.processes[component] = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log,
                                                          stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_for_api()
+        self.create_pools()
 
     def _wait_for_api(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -189,9 +201,39 @@ class LocalAirflow:
             time.sleep(1)
         raise RuntimeError(f"DAG не появились в Airflow за {timeout:.0f} с: {sorted(wanted - seen)}")
 
+    def _token(self) -> str:
+        """A token of the local admin (simple auth manager; its generated password is in AIRFLOW_HOME)."""
+        if self._api_token is None:
+            passwords = json.loads((Path(self.env()["AIRFLOW_HOME"]) /
+                                    "simple_auth_manager_passwords.json.generated").read_text())
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{self.api_port}/auth/token", method="POST",
+                data=json.dumps({"username": "admin", "password": passwords["admin"]}).encode(),
+                headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                self._api_token = json.loads(response.read())["access_token"]
+        return self._api_token
+
+    def api(self, method: str, path: str, body: dict | None = None) -> dict:
+        """A call of Airflow's REST API (no CLI process start: the main job's runs start within one second)."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.api_port}{path}", method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self._token()}"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(f"API Airflow {method} {path}: {error.code} {error.read()[:500]!r}") from error
+
+    def unpause(self, dag_ids: Iterable[str]) -> None:
+        for dag_id in dag_ids:
+            self.api("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
         run_id = f"main_job__{dag_id}__{int(time.time() * 1000)}"
-        self.airflow("dags", "trigger", dag_id, "--run-id", run_id, "--conf", json.dumps(conf or {}))
+        self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"dag_run_id": run_id, "logical_date": None,
+                                                            "conf": conf or {}})
         return run_id
 
     def runs(self, dag_id: str) -> list[tuple[str, str, str]]:
@@ -206,11 +248,12 @@ class LocalAirflow:
             state = next((s for r, s, _ in self.runs(dag_id) if r == run_id), None)
             if state in FINISHED:
                 return state
-            time.sleep(2)
+            time.sleep(1)
         raise RuntimeError(f"Запуск {run_id} DAG {dag_id} не завершился за {timeout:.0f} с")
 
-    def wait_until_idle(self, dag_ids: Iterable[str], settle: float = 20, timeout: float = 3600) -> None:
-        """Until no run of these DAGs is queued or running, and none appeared for `settle` seconds."""
+    def wait_until_idle(self, dag_ids: Iterable[str], settle: float = 3, timeout: float = 3600) -> None:
+        """Until no run of these DAGs is queued or running and no Asset event waits to start one, for `settle`
+        seconds (a task's Asset events are queued when it succeeds, before its run ends)."""
         dag_ids = list(dag_ids)
         deadline, quiet_since = time.monotonic() + timeout, None
         while time.monotonic() < deadline:
@@ -226,7 +269,7 @@ class LocalAirflow:
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= settle:
                 return
-            time.sleep(2)
+            time.sleep(1)
         raise RuntimeError(f"DAG {dag_ids} не завершились за {timeout:.0f} с")
 
     def run_summary(self, dag_ids: Iterable[str]) -> list[tuple[str, str, str, str, float]]:
