@@ -78,12 +78,13 @@ pooled as (
         subject_code,
         count(*) filter (where gain is not null or fall is not null) as n_cells,
         sum(n_participants) filter (where gain is not null or fall is not null) as n_used,
-        sum(gain / gain_variance) / sum(1 / gain_variance) as gain,
-        1 / sqrt(sum(1 / gain_variance)) as gain_se,
-        sum(fall / fall_variance) / sum(1 / fall_variance) as fall,
-        1 / sqrt(sum(1 / fall_variance)) as fall_se,
-        sum(spike / spike_variance) / sum(1 / spike_variance) as spike,
-        1 / sqrt(sum(1 / spike_variance)) as spike_se
+        -- inverse-variance weighted means, summed as numeric (exact: the same in whatever order the rows come)
+        (sum((gain / gain_variance)::numeric) / sum((1 / gain_variance)::numeric))::double precision as gain,
+        1 / sqrt(sum((1 / gain_variance)::numeric))::double precision as gain_se,
+        (sum((fall / fall_variance)::numeric) / sum((1 / fall_variance)::numeric))::double precision as fall,
+        1 / sqrt(sum((1 / fall_variance)::numeric))::double precision as fall_se,
+        (sum((spike / spike_variance)::numeric) / sum((1 / spike_variance)::numeric))::double precision as spike,
+        1 / sqrt(sum((1 / spike_variance)::numeric))::double precision as spike_se
     from gains
     group by school_id, school_year, subject_code
 ),

@@ -35,8 +35,9 @@ region as (
         school_year,
         subject_code,
         grade,
-        sum(n_participants * mean_score_100) / sum(n_participants) as region_mean,
-        stddev_samp(mean_score_100) as between_sd,
+        -- summed as numeric: exact, so the same cells give the same value in whatever order they are read
+        (sum(n_participants * mean_score_100::numeric) / sum(n_participants))::double precision as region_mean,
+        stddev_samp(mean_score_100::numeric)::double precision as between_sd,
         count(*) as n_cells
     from cells
     group by procedure_code, school_year, subject_code, grade
