@@ -177,8 +177,10 @@ def archive(path: Path, archive_dir: Path, feed: str, sha256: str) -> Path:
     return target
 
 
-def register_file(conn: psycopg.Connection, feed: str, path: Path, archive_dir: Path | None = None) -> FileRecord:
-    sha256, size = file_checksum(path)
+def register_file(conn: psycopg.Connection, feed: str, path: Path, archive_dir: Path | None = None,
+                  checksum: tuple[str, int] | None = None) -> FileRecord:
+    """The file's ledger row; ``checksum`` (sha256, size) when the caller has just read it (not read again)."""
+    sha256, size = checksum or file_checksum(path)
     arrived = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     kept = archive(path, archive_dir, feed, sha256) if archive_dir is not None else None
     row = conn.execute(

@@ -219,12 +219,13 @@ class FeedLoader:
         # the partition replacement then cannot interleave with another run's.
         self.conn.execute("select pg_advisory_lock(%s, hashtext(%s))", (ledger.ADVISORY_NAMESPACE, self.feed))
 
-    def register(self, path: Path, force: bool = False) -> int | LoadResult:
+    def register(self, path: Path, force: bool = False,
+                 checksum: tuple[str, int] | None = None) -> int | LoadResult:
         """The file in the ledger and its load started ('running'); a LoadResult when it is not to be loaded."""
         try:
             with self.conn.transaction():
                 self.conn.execute(ASYNC_COMMIT)
-                record = ledger.register_file(self.conn, self.feed, path, self.archive_dir)
+                record = ledger.register_file(self.conn, self.feed, path, self.archive_dir, checksum)
                 if record.already_loaded and not force:
                     return LoadResult(self.feed, path.name, "skipped",
                                       message="файл с той же контрольной суммой уже загружен")

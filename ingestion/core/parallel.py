@@ -212,13 +212,14 @@ def _run(loader: FeedLoader, paths: list[Path], force: bool, pool: ProcessPoolEx
             path = next(upcoming, None)
             if path is None:
                 break
-            sha = _checksum(path)
+            checksum = _checksum(path)
+            sha = checksum[0] if checksum else None
             if sha is None or sha in in_flight:
                 # unreadable, or the same content as a file still on its way: its turn decides (skipped once
                 # the first is loaded, as in a run file by file)
                 pending.append(_Entry(path, sha, None))
                 continue
-            entry = _Entry(path, sha, loader.register(path, force))
+            entry = _Entry(path, sha, loader.register(path, force, checksum))  # the file read once here
             pending.append(entry)
             if isinstance(entry.registered, LoadResult):
                 continue
@@ -268,8 +269,8 @@ def _complete(loader: FeedLoader, path: Path, load_id: int, parsed: Parsed | Non
         loader.release(load_id)
 
 
-def _checksum(path: Path) -> str | None:
+def _checksum(path: Path) -> tuple[str, int] | None:
     try:
-        return ledger.file_checksum(path)[0]
+        return ledger.file_checksum(path)
     except OSError:
         return None
